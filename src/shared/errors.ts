@@ -1,0 +1,173 @@
+// Every error clusterwire raises, in one catalogue.
+//
+// Each error is a class with a stable string `code` (what applications match
+// on) and a numeric `wireCode` (what an ErrorReply carries to the peer; the
+// WireError enum of schema/clusterwire.fbs). The two are separate on purpose:
+// local codes may be added freely, wire codes are append-only.
+import { WireError } from './schema/generated/clusterwire/wire/wire-error.js';
+
+export const ErrorCode = {
+  FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
+  MALFORMED_FRAME: 'ERR_MALFORMED_FRAME',
+  TRUNCATED_FRAME: 'ERR_TRUNCATED_FRAME',
+  CHECKSUM: 'ERR_CHECKSUM',
+  CHECKSUM_REQUIRED: 'ERR_CHECKSUM_REQUIRED',
+  UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  RESERVED_FLAGS: 'ERR_RESERVED_FLAGS',
+  UNKNOWN_COMPRESSION: 'ERR_UNKNOWN_COMPRESSION',
+  DECOMPRESSED_TOO_LARGE: 'ERR_DECOMPRESSED_TOO_LARGE',
+  CORRUPT_PAYLOAD: 'ERR_CORRUPT_PAYLOAD',
+  MALFORMED_ENVELOPE: 'ERR_MALFORMED_ENVELOPE',
+  UNKNOWN_MESSAGE_TYPE: 'ERR_UNKNOWN_MESSAGE_TYPE',
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One row of the catalogue: what the README's error table shows. */
+export interface ErrorEntry {
+  readonly code: ErrorCode;
+  readonly wireCode: WireError;
+  readonly meaning: string;
+}
+
+export const ERRORS: readonly ErrorEntry[] = [
+  { code: ErrorCode.FRAME_TOO_LARGE, wireCode: WireError.FrameTooLarge, meaning: 'A frame length above maxFrameBytes; refused before any allocation.' },
+  { code: ErrorCode.MALFORMED_FRAME, wireCode: WireError.MalformedFrame, meaning: 'A frame length below the smallest frame, or a message id above 2^53 - 1.' },
+  { code: ErrorCode.TRUNCATED_FRAME, wireCode: WireError.MalformedFrame, meaning: 'The bytes ended inside a frame.' },
+  { code: ErrorCode.CHECKSUM, wireCode: WireError.Checksum, meaning: 'The CRC-32 trailer does not match the header and payload.' },
+  { code: ErrorCode.CHECKSUM_REQUIRED, wireCode: WireError.Checksum, meaning: 'A frame without a checksum where the receiver requires one.' },
+  { code: ErrorCode.UNSUPPORTED_VERSION, wireCode: WireError.UnsupportedVersion, meaning: 'A frame or handshake with a protocol version this node does not speak.' },
+  { code: ErrorCode.RESERVED_FLAGS, wireCode: WireError.ReservedFlags, meaning: 'Reserved flag bits 8-15 are not zero.' },
+  { code: ErrorCode.UNKNOWN_COMPRESSION, wireCode: WireError.UnknownCompression, meaning: 'A compression id other than 0 (none), 1 (LZ4), 2 (Zstd).' },
+  { code: ErrorCode.DECOMPRESSED_TOO_LARGE, wireCode: WireError.DecompressedTooLarge, meaning: 'A compressed payload declares more bytes than the limit; refused before inflating.' },
+  { code: ErrorCode.CORRUPT_PAYLOAD, wireCode: WireError.MalformedFrame, meaning: 'A compressed payload does not inflate to exactly its declared length.' },
+  { code: ErrorCode.MALFORMED_ENVELOPE, wireCode: WireError.MalformedEnvelope, meaning: 'The payload is not a valid Envelope: an offset, length or required field is wrong.' },
+  { code: ErrorCode.UNKNOWN_MESSAGE_TYPE, wireCode: WireError.MalformedEnvelope, meaning: 'An Envelope body type this node does not know (a newer peer).' },
+  { code: ErrorCode.INVALID_CONFIG, wireCode: WireError.Unknown, meaning: 'An option failed validation; the message names the field.' },
+];
+
+const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
+
+export interface ClusterwireErrorOptions {
+  cause?: unknown;
+}
+
+/** The base of every error clusterwire raises. */
+export class ClusterwireError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ClusterwireErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** The code an ErrorReply carries to the peer. */
+  get wireCode(): WireError {
+    return WIRE_CODES.get(this.code) ?? WireError.Unknown;
+  }
+}
+
+export class FrameTooLargeError extends ClusterwireError {
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+  ) {
+    super(ErrorCode.FRAME_TOO_LARGE, `frame of ${length} bytes exceeds the limit of ${limit} bytes`);
+  }
+}
+
+export class MalformedFrameError extends ClusterwireError {
+  constructor(readonly reason: string) {
+    super(ErrorCode.MALFORMED_FRAME, `malformed frame: ${reason}`);
+  }
+}
+
+export class TruncatedFrameError extends ClusterwireError {
+  constructor(
+    readonly expected: number,
+    readonly available: number,
+  ) {
+    super(ErrorCode.TRUNCATED_FRAME, `truncated frame: ${available} of ${expected} bytes`);
+  }
+}
+
+export class ChecksumError extends ClusterwireError {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    readonly messageId: number,
+  ) {
+    super(
+      ErrorCode.CHECKSUM,
+      `checksum mismatch on message ${messageId}: trailer 0x${expected.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}`,
+    );
+  }
+}
+
+export class ChecksumRequiredError extends ClusterwireError {
+  constructor(readonly messageId: number) {
+    super(ErrorCode.CHECKSUM_REQUIRED, `message ${messageId} has no checksum and this receiver requires one`);
+  }
+}
+
+export class UnsupportedVersionError extends ClusterwireError {
+  constructor(
+    readonly version: number,
+    readonly supported: readonly number[],
+  ) {
+    super(ErrorCode.UNSUPPORTED_VERSION, `protocol version ${version} is not supported (supported: ${supported.join(', ')})`);
+  }
+}
+
+export class ReservedFlagsError extends ClusterwireError {
+  constructor(readonly flags: number) {
+    super(ErrorCode.RESERVED_FLAGS, `reserved flag bits set: 0x${flags.toString(16).padStart(4, '0')}`);
+  }
+}
+
+export class UnknownCompressionError extends ClusterwireError {
+  constructor(readonly algorithm: number | string) {
+    super(ErrorCode.UNKNOWN_COMPRESSION, `unknown compression algorithm ${String(algorithm)}`);
+  }
+}
+
+export class DecompressedTooLargeError extends ClusterwireError {
+  constructor(
+    readonly declared: number,
+    readonly limit: number,
+  ) {
+    super(ErrorCode.DECOMPRESSED_TOO_LARGE, `compressed payload declares ${declared} bytes, above the limit of ${limit}`);
+  }
+}
+
+export class CorruptPayloadError extends ClusterwireError {
+  constructor(reason: string, options?: ClusterwireErrorOptions) {
+    super(ErrorCode.CORRUPT_PAYLOAD, `corrupt compressed payload: ${reason}`, options);
+  }
+}
+
+export class MalformedEnvelopeError extends ClusterwireError {
+  constructor(
+    readonly reason: string,
+    /** Byte offset in the payload where the problem was found; -1 if none. */
+    readonly offset: number = -1,
+  ) {
+    super(ErrorCode.MALFORMED_ENVELOPE, offset >= 0 ? `malformed envelope at byte ${offset}: ${reason}` : `malformed envelope: ${reason}`);
+  }
+}
+
+export class UnknownMessageTypeError extends ClusterwireError {
+  constructor(readonly type: number) {
+    super(ErrorCode.UNKNOWN_MESSAGE_TYPE, `unknown message type ${type}`);
+  }
+}
+
+export class InvalidConfigError extends ClusterwireError {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(ErrorCode.INVALID_CONFIG, `invalid option ${field}: ${problem}`);
+  }
+}
