@@ -20,6 +20,7 @@ export const ErrorCode = {
   MALFORMED_ENVELOPE: 'ERR_MALFORMED_ENVELOPE',
   UNKNOWN_MESSAGE_TYPE: 'ERR_UNKNOWN_MESSAGE_TYPE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  HANDSHAKE_REJECTED: 'ERR_HANDSHAKE_REJECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -44,6 +45,7 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.MALFORMED_ENVELOPE, wireCode: WireError.MalformedEnvelope, meaning: 'The payload is not a valid Envelope: an offset, length or required field is wrong.' },
   { code: ErrorCode.UNKNOWN_MESSAGE_TYPE, wireCode: WireError.MalformedEnvelope, meaning: 'An Envelope body type this node does not know (a newer peer).' },
   { code: ErrorCode.INVALID_CONFIG, wireCode: WireError.Unknown, meaning: 'An option failed validation; the message names the field.' },
+  { code: ErrorCode.HANDSHAKE_REJECTED, wireCode: WireError.HandshakeRejected, meaning: 'The handshake was refused; `reason` says why (cluster_mismatch, version_unsupported, auth_failed, clock_skew, replay, ...).' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -169,5 +171,29 @@ export class InvalidConfigError extends ClusterwireError {
     readonly problem: string,
   ) {
     super(ErrorCode.INVALID_CONFIG, `invalid option ${field}: ${problem}`);
+  }
+}
+
+/** Why a handshake was refused, as applications match on it. */
+export type HandshakeRejectReason =
+  | 'cluster_mismatch'
+  | 'version_unsupported'
+  | 'auth_failed'
+  | 'clock_skew'
+  | 'replay'
+  | 'node_id_mismatch'
+  | 'too_many_connections'
+  | 'malformed'
+  | 'timeout'
+  | 'duplicate_node_id';
+
+export class HandshakeRejectedError extends ClusterwireError {
+  constructor(
+    readonly reason: HandshakeRejectReason,
+    detail: string,
+    /** True when the peer refused us; false when this node refused the peer. */
+    readonly byPeer: boolean = false,
+  ) {
+    super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected (${reason})${byPeer ? ' by peer' : ''}: ${detail}`);
   }
 }
