@@ -20,6 +20,7 @@ export const ErrorCode = {
   MALFORMED_ENVELOPE: 'ERR_MALFORMED_ENVELOPE',
   UNKNOWN_MESSAGE_TYPE: 'ERR_UNKNOWN_MESSAGE_TYPE',
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  INVALID_MESSAGE: 'ERR_INVALID_MESSAGE',
   HANDSHAKE_REJECTED: 'ERR_HANDSHAKE_REJECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -45,6 +46,7 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.MALFORMED_ENVELOPE, wireCode: WireError.MalformedEnvelope, meaning: 'The payload is not a valid Envelope: an offset, length or required field is wrong.' },
   { code: ErrorCode.UNKNOWN_MESSAGE_TYPE, wireCode: WireError.MalformedEnvelope, meaning: 'An Envelope body type this node does not know (a newer peer).' },
   { code: ErrorCode.INVALID_CONFIG, wireCode: WireError.Unknown, meaning: 'An option failed validation; the message names the field.' },
+  { code: ErrorCode.INVALID_MESSAGE, wireCode: WireError.Unknown, meaning: 'A message to send has a field that does not fit its wire type, or lacks a required field.' },
   { code: ErrorCode.HANDSHAKE_REJECTED, wireCode: WireError.HandshakeRejected, meaning: 'The handshake was refused; `reason` says why (cluster_mismatch, version_unsupported, auth_failed, clock_skew, replay, ...).' },
 ];
 
@@ -162,6 +164,16 @@ export class MalformedEnvelopeError extends ClusterwireError {
 export class UnknownMessageTypeError extends ClusterwireError {
   constructor(readonly type: number) {
     super(ErrorCode.UNKNOWN_MESSAGE_TYPE, `unknown message type ${type}`);
+  }
+}
+
+export class InvalidMessageError extends ClusterwireError {
+  constructor(
+    /** Path of the field, e.g. "body.Request.timeoutMs". */
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(ErrorCode.INVALID_MESSAGE, `cannot encode ${field}: ${problem}`);
   }
 }
 
