@@ -10,7 +10,7 @@
 import * as flatbuffers from 'flatbuffers';
 import { MalformedEnvelopeError, FrameTooLargeError } from '../errors.js';
 import { Envelope as EnvelopeAccessor } from '../schema/generated/clusterwire/wire/envelope.js';
-import { ROOT_TABLE, type BodyName, type BodyValue, type Header } from '../schema/layout.js';
+import type { BodyName, BodyValue, Envelope as EnvelopeTable, Header } from '../schema/layout.js';
 import {
   CompressionId,
   compressPayload,
@@ -27,12 +27,11 @@ import {
   sealFrame,
   type Frame,
 } from '../frame.js';
-import { TableWalker } from './reader.js';
-import { ByteSink, writeRoot } from './writer.js';
+import { readRoot, TABLE_COUNT, writeRoot } from '../schema/codec.js';
+import { Reader, Writer } from './codec-runtime.js';
 
 export type { BodyName, BodyValue, Header } from '../schema/layout.js';
 export { BodyType } from '../schema/layout.js';
-export { ByteSink } from './writer.js';
 
 /** A whole message: the fixed header and one body. */
 export interface Envelope<B extends BodyValue = BodyValue> {
@@ -43,29 +42,30 @@ export interface Envelope<B extends BodyValue = BodyValue> {
 /** The body of a given type, e.g. `BodyOf<'Request'>`. */
 export type BodyOf<N extends BodyName> = Extract<BodyValue, { type: N }>;
 
-const walker = new TableWalker();
+const reader = new Reader();
 
 /** Encodes an envelope into a new buffer (no frame around it). */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  const sink = new ByteSink(256);
-  const n = writeRoot(sink, ROOT_TABLE, envelope as unknown as Record<string, unknown>);
-  return sink.buf.subarray(0, n);
+  const writer = new Writer(TABLE_COUNT, 256);
+  const n = writeRoot(writer, envelope);
+  return writer.buf.subarray(0, n);
 }
 
 /**
  * Checks every offset and length of a received envelope and returns it as
- * plain objects. Byte vectors are views into `bytes`: copy what outlives it.
+ * plain objects: the one step between received bytes and trusted values.
+ * Byte vectors are views into `bytes`: copy what outlives it.
  */
 export function readEnvelope(bytes: Uint8Array): Envelope {
-  const out = walker.read(bytes, ROOT_TABLE) as unknown as { header: Header | null; body: BodyValue | null };
+  const out: EnvelopeTable = readRoot(reader, bytes);
   if (out.header === null) throw new MalformedEnvelopeError('no header');
   if (out.body === null) throw new MalformedEnvelopeError('no body');
   return out as Envelope;
 }
 
-/** Checks a received envelope without reading it into objects. */
+/** Checks a received envelope (the same walk as readEnvelope). */
 export function verifyEnvelope(bytes: Uint8Array): void {
-  walker.verify(bytes, ROOT_TABLE);
+  readEnvelope(bytes);
 }
 
 /**
@@ -107,7 +107,7 @@ export interface FrameEncoderOptions {
  * buffer: bytes given to a socket are never written again.
  */
 export class FrameEncoder {
-  private sink: ByteSink;
+  private readonly writer: Writer;
   private readonly compression: CompressionIdValue;
   private readonly compressMinBytes: number;
   private readonly zstdLevel: number;
@@ -123,7 +123,7 @@ export class FrameEncoder {
     this.checksum = options.checksum ?? true;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.initialBytes = options.initialBytes ?? 64 * 1024;
-    this.sink = new ByteSink(this.initialBytes);
+    this.writer = new Writer(TABLE_COUNT, this.initialBytes);
   }
 
   /** Frames waiting in the current buffer. */
@@ -133,26 +133,26 @@ export class FrameEncoder {
 
   /** Bytes waiting in the current buffer. */
   get pendingBytes(): number {
-    return this.sink.pos;
+    return this.writer.pos;
   }
 
   /** Appends one envelope as one frame. Returns the frame's length. */
   append(envelope: Envelope): number {
     const id = envelope.header.messageId;
     checkMessageId(id);
-    const sink = this.sink;
+    const sink = this.writer;
     const start = sink.pos;
     sink.ensure(FRAME_HEADER_BYTES);
     sink.pos += FRAME_HEADER_BYTES;
     try {
-      let payloadBytes = writeRoot(sink, ROOT_TABLE, envelope as unknown as Record<string, unknown>);
+      let payloadBytes = writeRoot(sink, envelope);
       let compression: CompressionIdValue = CompressionId.none;
       if (this.compression !== CompressionId.none && payloadBytes >= this.compressMinBytes) {
         const payloadStart = start + FRAME_HEADER_BYTES;
         const packed = compressPayload(this.compression, sink.buf.subarray(payloadStart, payloadStart + payloadBytes), this.zstdLevel);
         if (packed !== null) {
           sink.buf.set(packed, payloadStart);
-          sink.pos = payloadStart + packed.length;
+          sink.rewind(payloadStart + packed.length);
           payloadBytes = packed.length;
           compression = this.compression;
         }
@@ -165,18 +165,16 @@ export class FrameEncoder {
       this.frames++;
       return length;
     } catch (error) {
-      sink.pos = start; // nothing of a failed frame stays
+      sink.rewind(start); // nothing of a failed frame stays
       throw error;
     }
   }
 
   /** The frames appended since the last take, as one buffer now owned by the caller. */
   take(): Uint8Array {
-    const out = this.sink.buf.subarray(0, this.sink.pos);
-    const used = this.sink.pos;
-    this.sink = new ByteSink(Math.max(this.initialBytes, nextPowerOfTwo(used)));
+    const used = this.writer.pos;
     this.frames = 0;
-    return out;
+    return this.writer.take(Math.max(this.initialBytes, nextPowerOfTwo(used)));
   }
 }
 
