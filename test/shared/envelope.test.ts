@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as flatbuffers from 'flatbuffers';
+import * as wire from '../../src/shared/schema/generated/clusterwire/wire.js';
+import {
+  decodeMessage,
+  encodeEnvelope,
+  encodeMessage,
+  envelopeView,
+  FrameEncoder,
+  readEnvelope,
+  type BodyValue,
+  type Envelope,
+} from '../../src/shared/envelope/index.js';
+import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import { decodeFrame } from '../../src/shared/frame.js';
+import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
+import { FieldKind, TABLES, UNIONS } from '../../src/shared/schema/layout.js';
+import { envelopeArbitrary, tableArbitrary, PROPERTY_RUNS, propertySeed } from '../support/arbitrary.js';
+
+const BODY = UNIONS[0];
+const header = { messageId: 77, correlationId: 5, sender: 2 ** 50 + 3, timestampUs: 1_763_000_000_000_000, streamId: 9, priority: 1 };
+
+/** One sample value of every body type, with every field filled. */
+const samples: Envelope[] = [];
+for (let tag = 1; tag < BODY.members.length; tag++) {
+  const [value] = fc.sample(tableArbitrary(BODY.members[tag]), { numRuns: 1, seed: tag });
+  samples.push({ header: { ...header, messageId: 100 + tag }, body: { ...value, type: BODY.names[tag] } as unknown as BodyValue });
+}
+
+function normalise(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? [...v] : v)));
+}
+
+describe('every message type round-trips through envelope and frame', () => {
+  it('covers every member of the Body union', () => {
+    expect(samples.map((s) => s.body.type)).toEqual(BODY.names.slice(1));
+  });
+
+  for (const compression of ['none', 'lz4', 'zstd'] as const) {
+    it(`with compression ${compression}`, () => {
+      const encoder = new FrameEncoder({ compression, compressMinBytes: 0 });
+      for (const sample of samples) encoder.append(sample);
+      const decoder = new FrameDecoder();
+      const got = [...decoder.push(encoder.take())].map(decodeMessage);
+      expect(normalise(got)).toEqual(normalise(samples));
+    });
+  }
+
+  it('an envelope whose header id differs from its frame is malformed', () => {
+    const bytes = encodeMessage(samples[0]);
+    const frame = decodeFrame(bytes);
+    expect(() => decodeMessage({ ...frame, messageId: frame.messageId + 1 })).toThrow(/differs/);
+  });
+});
+
+describe('interoperates with the flatc-generated code', () => {
+  it('flatc accessors read what the codec writes, field by field', () => {
+    for (const sample of samples) {
+      const view = envelopeView(encodeEnvelope(sample));
+      expect(Number(view.header()!.messageId())).toBe(sample.header.messageId);
+      expect(Number(view.header()!.sender())).toBe(sample.header.sender);
+      const tag = BODY.names.indexOf(sample.body.type);
+      expect(view.bodyType()).toBe(tag);
+      const Accessor = (wire as unknown as Record<string, new () => flatbuffers.Table>)[sample.body.type];
+      const body = view.body(new Accessor()) as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const value = sample.body as unknown as Record<string, unknown>;
+      for (const f of TABLES[BODY.members[tag]].fields) {
+        const v = value[f.name];
+        switch (f.kind) {
+          case FieldKind.Scalar: {
+            const got = body[f.name]();
+            expect(typeof got === 'bigint' ? Number(got) : got).toBe(v);
+            break;
+          }
+          case FieldKind.String:
+            expect(body[f.name]() ?? '').toBe(v);
+            break;
+          case FieldKind.ScalarVector:
+          case FieldKind.StringVector:
+          case FieldKind.TableVector:
+            expect(body[`${f.name}Length`]()).toBe((v as unknown[]).length);
+            break;
+          case FieldKind.Table:
+            expect(body[f.name]() === null).toBe(v === null);
+            break;
+        }
+      }
+    }
+  });
+
+  it('the codec reads what a flatc Builder writes', () => {
+    const b = new flatbuffers.Builder(256);
+    const topic = b.createString('orders.created');
+    const payload = wire.Request.createPayloadVector(b, [1, 2, 3, 250]);
+    const request = wire.Request.createRequest(b, topic, payload, true, 2, 1500);
+    wire.Envelope.startEnvelope(b);
+    wire.Envelope.addHeader(b, wire.Header.createHeader(b, 42n, 41n, 7n, 1_700_000_000_000_000n, 3, wire.Priority.High));
+    wire.Envelope.addBodyType(b, wire.Body.Request);
+    wire.Envelope.addBody(b, request);
+    b.finish(wire.Envelope.endEnvelope(b));
+    const env = readEnvelope(b.asUint8Array());
+    expect(env.header).toEqual({ messageId: 42, correlationId: 41, sender: 7, timestampUs: 1_700_000_000_000_000, streamId: 3, priority: 1 });
+    expect(env.body.type).toBe('Request');
+    const body = env.body as Extract<BodyValue, { type: 'Request' }>;
+    expect(body.topic).toBe('orders.created');
+    expect([...body.payload]).toEqual([1, 2, 3, 250]);
+    expect([body.idempotent, body.attempt, body.timeoutMs]).toEqual([true, 2, 1500]);
+  });
+});
+
+describe('envelope validation', () => {
+  const good = encodeEnvelope(samples.find((s) => s.body.type === 'Request')!);
+
+  function codeOf(bytes: Uint8Array): string {
+    try {
+      readEnvelope(bytes);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ClusterwireError);
+      return (error as ClusterwireError).code;
+    }
+    return 'none';
+  }
+
+  it('refuses a buffer too short to hold a root', () => {
+    expect(codeOf(new Uint8Array(4))).toBe(ErrorCode.MALFORMED_ENVELOPE);
+  });
+
+  it('refuses a root offset past the end', () => {
+    const bytes = Buffer.from(good);
+    bytes.writeUInt32LE(bytes.length + 100, 0);
+    expect(codeOf(bytes)).toBe(ErrorCode.MALFORMED_ENVELOPE);
+  });
+
+  it('refuses an unknown body type with its own code', () => {
+    const bytes = Buffer.from(good);
+    const root = bytes.readUInt32LE(0);
+    const vtable = root - bytes.readInt32LE(root);
+    const tagAt = root + bytes.readUInt16LE(vtable + 6);
+    bytes[tagAt] = 250;
+    expect(codeOf(bytes)).toBe(ErrorCode.UNKNOWN_MESSAGE_TYPE);
+  });
+
+  it('refuses a missing required field', () => {
+    const b = new flatbuffers.Builder(64);
+    wire.Request.startRequest(b);
+    wire.Request.addTimeoutMs(b, 5);
+    const request = b.endObject(); // no topic: the generated end would assert
+    wire.Envelope.startEnvelope(b);
+    wire.Envelope.addHeader(b, wire.Header.createHeader(b, 1n, 0n, 0n, 0n, 0, 0));
+    wire.Envelope.addBodyType(b, wire.Body.Request);
+    wire.Envelope.addBody(b, request);
+    b.finish(wire.Envelope.endEnvelope(b));
+    expect(codeOf(b.asUint8Array())).toBe(ErrorCode.MALFORMED_ENVELOPE);
+  });
+
+  it('refuses a 64-bit integer above 2^53 - 1', () => {
+    const b = new flatbuffers.Builder(64);
+    const topic = b.createString('t');
+    const request = wire.Request.createRequest(b, topic, 0, false, 0, 0);
+    wire.Envelope.startEnvelope(b);
+    wire.Envelope.addHeader(b, wire.Header.createHeader(b, 2n ** 60n, 0n, 0n, 0n, 0, 0));
+    wire.Envelope.addBodyType(b, wire.Body.Request);
+    wire.Envelope.addBody(b, request);
+    b.finish(wire.Envelope.endEnvelope(b));
+    expect(codeOf(b.asUint8Array())).toBe(ErrorCode.MALFORMED_ENVELOPE);
+  });
+
+  it('refuses every truncation of a valid envelope', () => {
+    const sample = encodeEnvelope(samples.find((s) => s.body.type === 'SwimPushPull')!);
+    for (let n = 0; n < sample.length - 1; n++) {
+      const code = codeOf(sample.subarray(0, n));
+      expect([ErrorCode.MALFORMED_ENVELOPE, ErrorCode.UNKNOWN_MESSAGE_TYPE, 'none']).toContain(code);
+    }
+  });
+
+  it('refuses a value that does not fit its field when encoding', () => {
+    const bad = { header, body: { type: 'Request', topic: 't', payload: new Uint8Array(0), idempotent: false, attempt: 300, timeoutMs: 0 } } as unknown as Envelope;
+    expect(() => encodeEnvelope(bad)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_MESSAGE }));
+    const noTopic = { header, body: { type: 'Request', payload: new Uint8Array(0) } } as unknown as Envelope;
+    expect(() => encodeEnvelope(noTopic)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_MESSAGE }));
+  });
+});
+
+describe('properties', () => {
+  const options = () => ({ numRuns: PROPERTY_RUNS, seed: propertySeed() });
+
+  it('random envelopes round-trip through frame and envelope unchanged', () => {
+    const encoder = new FrameEncoder();
+    const decoder = new FrameDecoder();
+    fc.assert(
+      fc.property(envelopeArbitrary, (env) => {
+        encoder.append(env);
+        const frames = [...decoder.push(encoder.take())];
+        expect(frames).toHaveLength(1);
+        expect(normalise(decodeMessage(frames[0]))).toEqual(normalise(env));
+      }),
+      options(),
+    );
+  });
+
+  it('random bytes give only typed errors', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        for (const attempt of [() => readEnvelope(bytes), () => decodeMessage(decodeFrame(bytes, { requireChecksum: false }))]) {
+          try {
+            attempt();
+          } catch (error) {
+            if (!(error instanceof ClusterwireError)) throw error;
+          }
+        }
+      }),
+      options(),
+    );
+  });
+
+  it('mutated valid envelopes give a trusted value or a typed error, within the limit', () => {
+    const sources = samples.map((s) => Buffer.from(encodeEnvelope(s)));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: sources.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (which, edits) => {
+          const bytes = Buffer.from(sources[which]);
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          try {
+            const env = readEnvelope(bytes);
+            // whatever was accepted is internally consistent: it re-encodes
+            encodeEnvelope(env);
+          } catch (error) {
+            if (!(error instanceof ClusterwireError)) throw error;
+          }
+        },
+      ),
+      options(),
+    );
+  });
+
+  it('mutated frame streams give frames or typed errors and never buffer past the limit', () => {
+    const maxFrameBytes = 4096;
+    const encoder = new FrameEncoder();
+    for (const s of samples.slice(0, 12)) encoder.append(s);
+    const stream = Buffer.from(encoder.take());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(), (edits, cut) => {
+        const bytes = Buffer.from(stream);
+        for (const [at, value] of edits) bytes[at % bytes.length] = value;
+        const decoder = new FrameDecoder({ maxFrameBytes, requireChecksum: false });
+        const split = cut % bytes.length;
+        try {
+          for (const chunk of [bytes.subarray(0, split), bytes.subarray(split)]) {
+            for (const frame of decoder.push(chunk)) {
+              expect(frame.payload.length).toBeLessThanOrEqual(maxFrameBytes);
+              decodeMessage(frame);
+            }
+            expect(decoder.buffered).toBeLessThanOrEqual(maxFrameBytes);
+          }
+        } catch (error) {
+          if (!(error instanceof ClusterwireError)) throw error;
+        }
+      }),
+      options(),
+    );
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import { encodeFrame, writeU32, type Frame } from '../../src/shared/frame.js';
+import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
+import { PROPERTY_RUNS, propertySeed } from '../support/arbitrary.js';
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}
+
+function summary(frames: Frame[]): Array<[number, string]> {
+  return frames.map((f) => [f.messageId, Buffer.from(f.payload).toString('hex')]);
+}
+
+function decodeAll(chunks: Uint8Array[], options = {}): Frame[] {
+  const decoder = new FrameDecoder(options);
+  const out: Frame[] = [];
+  for (const chunk of chunks) for (const frame of decoder.push(chunk)) out.push(frame);
+  decoder.end();
+  return out;
+}
+
+const compressible = new Uint8Array(3000).fill(0x41);
+const stream = concat([
+  encodeFrame(1, new Uint8Array(0)),
+  encodeFrame(2, new Uint8Array([1, 2, 3])),
+  encodeFrame(3, new Uint8Array(700).map((_, i) => i & 0xff)),
+  encodeFrame(4, new Uint8Array([9]), { checksum: false }),
+  encodeFrame(5, compressible, { compression: 'lz4' }),
+  encodeFrame(6, compressible, { compression: 'zstd' }),
+]);
+const expected = summary(decodeAll([stream], { requireChecksum: false }));
+
+describe('FrameDecoder: any split of the stream yields the same frames', () => {
+  it('decodes the whole stream in one chunk', () => {
+    expect(expected.map((e) => e[0])).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(expected[4][1]).toBe(Buffer.from(compressible).toString('hex'));
+  });
+
+  it('one byte at a time', () => {
+    const chunks = [...stream].map((b) => new Uint8Array([b]));
+    expect(summary(decodeAll(chunks, { requireChecksum: false }))).toEqual(expected);
+  });
+
+  it('every split into two chunks', () => {
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const got = summary(decodeAll([stream.subarray(0, cut), stream.subarray(cut)], { requireChecksum: false }));
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('random splits (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 40 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const chunks: Uint8Array[] = [];
+        let prev = 0;
+        for (const p of points) {
+          chunks.push(stream.subarray(prev, p));
+          prev = p;
+        }
+        chunks.push(stream.subarray(prev));
+        expect(summary(decodeAll(chunks, { requireChecksum: false }))).toEqual(expected);
+      }),
+      { numRuns: Math.min(PROPERTY_RUNS, 2000), seed: propertySeed() },
+    );
+  });
+
+  it('payloads of frames inside one chunk are views, not copies', () => {
+    const frames = decodeAll([stream], { requireChecksum: false });
+    expect(frames[2].payload.buffer).toBe(stream.buffer);
+  });
+});
+
+describe('FrameDecoder: bounds and failures', () => {
+  it('refuses an oversized length from the first six bytes, before buffering', () => {
+    const frame = encodeFrame(1, new Uint8Array(100));
+    writeU32(frame, 0, 1 << 30);
+    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
+    let error: unknown;
+    try {
+      for (const _ of decoder.push(frame.subarray(0, 6))) void _;
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ClusterwireError).code).toBe(ErrorCode.FRAME_TOO_LARGE);
+    expect(decoder.buffered).toBe(0);
+  });
+
+  it('holds at most one frame of the checked length while it assembles', () => {
+    const frame = encodeFrame(1, new Uint8Array(5000));
+    const decoder = new FrameDecoder();
+    for (const _ of decoder.push(frame.subarray(0, 100))) void _;
+    expect(decoder.buffered).toBe(100);
+    const frames = [...decoder.push(frame.subarray(100))];
+    expect(frames).toHaveLength(1);
+    expect(decoder.buffered).toBe(0);
+  });
+
+  it('delivers the frames before a bad one, then stays failed', () => {
+    const bad = encodeFrame(9, new Uint8Array([1, 2, 3]));
+    bad[15] ^= 0xff;
+    const decoder = new FrameDecoder();
+    const got: number[] = [];
+    let error: unknown;
+    try {
+      for (const f of decoder.push(concat([encodeFrame(1, new Uint8Array(2)), encodeFrame(2, new Uint8Array(2)), bad]))) got.push(f.messageId);
+    } catch (e) {
+      error = e;
+    }
+    expect(got).toEqual([1, 2]);
+    expect((error as ClusterwireError).code).toBe(ErrorCode.CHECKSUM);
+    expect(() => [...decoder.push(encodeFrame(3, new Uint8Array(1)))]).toThrow(ClusterwireError);
+  });
+
+  it('end() inside a frame is a truncated frame', () => {
+    const frame = encodeFrame(1, new Uint8Array(10));
+    for (const cut of [1, 5, 6, frame.length - 1]) {
+      const decoder = new FrameDecoder();
+      for (const _ of decoder.push(frame.subarray(0, cut))) void _;
+      let code = '';
+      try {
+        decoder.end();
+      } catch (e) {
+        code = (e as ClusterwireError).code;
+      }
+      expect(code).toBe(ErrorCode.TRUNCATED_FRAME);
+    }
+  });
+});
