@@ -1,0 +1,34 @@
+// The public entry point: `import { ... } from 'clusterwire'`.
+export * from '../shared/errors.js';
+export {
+  decodeFrame,
+  encodeFrame,
+  frameLength,
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_HEADER_BYTES,
+  FRAME_TRAILER_BYTES,
+  FRAME_VERSION,
+  type Frame,
+  type FrameCheckOptions,
+  type FrameEncodeOptions,
+} from '../shared/frame.js';
+export { FrameDecoder, type FrameDecoderOptions } from '../shared/frame-decoder.js';
+export { CompressionId, type CompressionName } from '../shared/compression.js';
+export { crc32 } from '../shared/crc32.js';
+export {
+  BodyType,
+  decodeMessage,
+  encodeEnvelope,
+  encodeMessage,
+  envelopeView,
+  FrameEncoder,
+  readEnvelope,
+  verifyEnvelope,
+  type BodyName,
+  type BodyOf,
+  type BodyValue,
+  type Envelope,
+  type FrameEncoderOptions,
+  type Header,
+} from '../shared/envelope/index.js';
+export { Priority } from '../shared/schema/generated/clusterwire/wire/priority.js';
