@@ -16,6 +16,7 @@ import { negotiateCapabilities } from './capabilities.js';
 import { HandshakeParty, type HandshakeDeps, type HandshakeStep, type PeerExpectation } from './handshake.js';
 import {
   acceptedResponseProblem,
+  copyBytes,
   copyResponse,
   describeMessage,
   isMessageOf,
@@ -119,7 +120,7 @@ export class HandshakeInitiator extends HandshakeParty {
       }
       proof = computeProof(o.secret, 'initiator', request, response);
     }
-    const confirm: HandshakeConfirmMessage = { type: 'HandshakeConfirm', proof, sessionId: response.sessionId.slice() };
+    const confirm: HandshakeConfirmMessage = { type: 'HandshakeConfirm', proof, sessionId: copyBytes(response.sessionId) };
     return this.establish(
       {
         role: 'initiator',

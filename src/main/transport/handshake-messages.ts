@@ -70,12 +70,12 @@ export function confirmProblem(m: HandshakeConfirm): string | null {
 /** A private copy of a checked request: received byte vectors are views into a receive buffer. */
 export function copyRequest(m: HandshakeRequest): HandshakeRequest {
   return {
-    versions: m.versions.slice(),
+    versions: copyBytes(m.versions),
     nodeId: m.nodeId,
     cluster: m.cluster,
     capabilities: m.capabilities === null ? null : copyCapabilities(m.capabilities as Capabilities),
     timestampMs: m.timestampMs,
-    nonce: m.nonce.slice(),
+    nonce: copyBytes(m.nonce),
     advertise: m.advertise,
   };
 }
@@ -91,9 +91,9 @@ export function copyResponse(m: HandshakeResponse): HandshakeResponse {
     cluster: m.cluster,
     capabilities: m.capabilities === null ? null : copyCapabilities(m.capabilities),
     timestampMs: m.timestampMs,
-    nonce: m.nonce.slice(),
-    proof: m.proof.slice(),
-    sessionId: m.sessionId.slice(),
+    nonce: copyBytes(m.nonce),
+    proof: copyBytes(m.proof),
+    sessionId: copyBytes(m.sessionId),
   };
 }
 
@@ -120,6 +120,14 @@ export function peerReasonText(reason: unknown): string {
   if (typeof reason !== 'string' || reason.length === 0) return 'no reason given';
   const short = reason.length > MAX_PEER_REASON_CHARS ? `${reason.slice(0, MAX_PEER_REASON_CHARS)}...` : reason;
   return JSON.stringify(short);
+}
+
+/**
+ * A copy of `b` in memory of its own. (Not `b.slice()`: on a Buffer, which
+ * is also a Uint8Array, slice() returns a view of the same memory.)
+ */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
 }
 
 function isNonce(v: unknown): v is Uint8Array {

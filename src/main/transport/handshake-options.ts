@@ -186,7 +186,7 @@ function resolveSecret(value: unknown): Uint8Array | null {
   if (value === null) return null;
   let bytes: Uint8Array;
   if (typeof value === 'string') bytes = new Uint8Array(Buffer.from(value, 'utf8'));
-  else if (value instanceof Uint8Array) bytes = value.slice();
+  else if (value instanceof Uint8Array) bytes = new Uint8Array(value); // a copy, also when value is a Buffer
   else throw new InvalidConfigError('secret', 'expected a string, a Uint8Array or null');
   if (bytes.length < MIN_SECRET_BYTES) {
     throw new InvalidConfigError('secret', `expected at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`);

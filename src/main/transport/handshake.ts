@@ -198,7 +198,7 @@ export abstract class HandshakeParty {
     if (!(bytes instanceof Uint8Array) || bytes.length !== n) {
       throw new InvalidConfigError('randomBytes', `returned ${bytes instanceof Uint8Array ? bytes.length : typeof bytes} bytes, expected ${n}`);
     }
-    return bytes.slice();
+    return new Uint8Array(bytes); // a copy: the source may reuse its buffer
   }
 
   /** Why `peerTimestampMs` is outside the allowed skew of the local wall clock, or null. */
