@@ -181,7 +181,7 @@ export abstract class HandshakeParty {
   protected peerRefusal(message: HandshakeResponseMessage): HandshakeStep {
     const reason = rejectReasonOf(message.reject);
     if (reason === null) {
-      return this.refusedByPeer('malformed', `refused with unknown code ${String(message.reject)}: ${peerReasonText(message.reason)}`);
+      return this.refusedByPeer('malformed', `refused with unknown code ${typeof message.reject === 'number' ? message.reject : typeof message.reject}: ${peerReasonText(message.reason)}`);
     }
     return this.refusedByPeer(reason, peerReasonText(message.reason));
   }
