@@ -1,13 +1,17 @@
 // The handshake flow: success with and without a shared secret, the
 // negotiated session, state-by-state message discipline, the deadline.
 import { describe, expect, it } from 'vitest';
-import { ClusterwireError, HandshakeRejectedError } from '../../src/shared/errors.js';
+import { ClusterwireError, HandshakeRejectedError, InvalidConfigError } from '../../src/shared/errors.js';
 import { HandshakeReject } from '../../src/shared/schema/generated/clusterwire/wire/handshake-reject.js';
 import { encodeEnvelope, readEnvelope } from '../../src/shared/envelope/index.js';
 import type { BodyValue } from '../../src/shared/schema/layout.js';
 import { ACCEPTOR_PROOF_LABEL, computeProof, INITIATOR_PROOF_LABEL, PROOF_BYTES } from '../../src/main/transport/handshake-proof.js';
 import type { HandshakeMessage, HandshakeStep } from '../../src/main/transport/handshake.js';
-import { makePair, only, runHandshake, SECRET, WALL_START } from './handshake-fixtures.js';
+import { createReplayCache, HandshakeAcceptor } from '../../src/main/transport/handshake-acceptor.js';
+import { HandshakeInitiator } from '../../src/main/transport/handshake-initiator.js';
+import { resolveHandshakeOptions } from '../../src/main/transport/handshake-options.js';
+import { NonceCache } from '../../src/main/transport/nonce-cache.js';
+import { depsOf, makePair, only, runHandshake, SECRET, TestClock, WALL_START } from './handshake-fixtures.js';
 
 const PING: BodyValue = { type: 'Ping', seq: 1, sentUs: 0 };
 
@@ -336,5 +340,55 @@ describe('refusals received from the peer', () => {
     expect(failure(late).reason).toBe('auth_failed');
     expect(failure(late).byPeer).toBe(true);
     expect(pair.initiator.state).toBe('failed');
+  });
+});
+
+describe('collaborators and lifecycle', () => {
+  it('refuses a replay cache whose window is shorter than 2 x clockSkewMs', () => {
+    const options = resolveHandshakeOptions({ nodeId: 'n', cluster: 'c', clockSkewMs: 30_000 });
+    const clock = new TestClock();
+    expect(() => new HandshakeAcceptor(options, { ...depsOf(clock, 1), replayCache: new NonceCache({ windowMs: 59_999, maxEntries: 8 }) })).toThrow(
+      /replayCache/,
+    );
+    expect(() => new HandshakeAcceptor(options, { ...depsOf(clock, 1), replayCache: createReplayCache(options) })).not.toThrow();
+  });
+
+  it('refuses a randomBytes source that returns the wrong length', () => {
+    const options = resolveHandshakeOptions({ nodeId: 'n', cluster: 'c' });
+    const clock = new TestClock();
+    const initiator = new HandshakeInitiator(options, { ...depsOf(clock, 1), randomBytes: (n) => new Uint8Array(n - 1) });
+    expect(() => initiator.start()).toThrow(InvalidConfigError);
+  });
+
+  it('copies random bytes, so a source that reuses its buffer cannot change a sent nonce', () => {
+    const options = resolveHandshakeOptions({ nodeId: 'n', cluster: 'c' });
+    const pool = new Uint8Array(16).fill(7);
+    const initiator = new HandshakeInitiator(options, { ...depsOf(new TestClock(), 1), randomBytes: () => pool });
+    const request = only(initiator.start());
+    pool.fill(9);
+    expect(request.type === 'HandshakeRequest' && [...request.nonce]).toEqual(new Array(16).fill(7));
+  });
+
+  it('exposes status, state and deadline through the lifecycle', () => {
+    const pair = makePair();
+    expect(pair.initiator.state).toBe('idle');
+    expect(pair.initiator.deadlineAt).toBeNull();
+    expect(pair.acceptor.tick(pair.clock.mono + 1_000_000).status).toBe('pending');
+    pair.initiator.start();
+    expect(pair.initiator.state).toBe('awaiting-response');
+    expect(pair.initiator.deadlineAt).toBe(pair.clock.mono + 10_000);
+    expect(pair.initiator.start().send).toHaveLength(0);
+    pair.initiator.tick(pair.clock.mono + 10_000);
+    expect(pair.initiator.status).toBe('failed');
+    expect(pair.initiator.error!.reason).toBe('timeout');
+    expect(pair.initiator.deadlineAt).toBeNull();
+    expect(pair.initiator.session).toBeNull();
+  });
+
+  it('an acceptor given a request before start() starts then and there', () => {
+    const pair = makePair();
+    const step = pair.acceptor.receive(only(pair.initiator.start()));
+    expect(step.status).toBe('pending');
+    expect(step.deadlineAt).toBe(pair.clock.mono + 10_000);
   });
 });
