@@ -72,7 +72,11 @@ export interface HandshakeSession {
 
 export type HandshakeStatus = 'pending' | 'established' | 'failed';
 
-/** What one call produced. `send` is empty when there is nothing to send. */
+/**
+ * What one call produced. `send` is empty when there is nothing to send.
+ * While pending, `deadlineAt` is the monotonic time to call tick() at
+ * (Infinity before start() armed it).
+ */
 export type HandshakeStep =
   | { readonly status: 'pending'; readonly send: readonly HandshakeMessage[]; readonly deadlineAt: number }
   | {
