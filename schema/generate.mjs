@@ -402,7 +402,7 @@ function writeScalarStmts(scalar, at, expr, name, indent) {
     case 'i32':
       return [`${i}{ const x = ${expr} ?? 0; if (x !== (x | 0)) throw w.range('${name}', x, 'i32'); w.u32At(${at}, x); }`];
     case 'u64':
-      return [`${i}{ const x = ${expr} ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('${name}', x, 'u64'); w.i64At(${at}, x); }`];
+      return [`${i}{ const x = ${expr} ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('${name}', x, 'u64'); w.u64At(${at}, x); }`];
     case 'i64':
       return [`${i}{ const x = ${expr} ?? 0; if (!Number.isSafeInteger(x)) throw w.range('${name}', x, 'i64'); w.i64At(${at}, x); }`];
     default:
@@ -447,12 +447,19 @@ function renderCodec({ enums, objects, rootName }) {
     L.push('');
     L.push(`function write${n}Struct(w: Writer, at: number, v: ${n}): void {`);
     L.push('  const b = w.buf;');
-    for (const f of fields) L.push(...writeScalarStmts(SCALARS[f.type.base][0], `at + ${f.offset}`, `v.${camel(f.name)}`, `${n}.${camel(f.name)}`, '  '));
+    for (const f of fields) {
+      L.push(...writeScalarStmts(SCALARS[f.type.base][0], `at + ${f.offset}`, `v.${camel(f.name)}`, `${n}.${camel(f.name)}`, '  '));
+      if (f.padding > 0) L.push(`  w.zero(at + ${f.offset + SCALARS[f.type.base][1]}, ${f.padding});`);
+    }
     L.push('}');
     L.push('');
   }
 
   const fieldsOf = (t) => t.fields.filter((f) => !f.deprecated).sort((a, b) => a.id - b.id);
+  // A table that is a union member is read with its member name as `type`, in
+  // the object literal itself (one shape, no property added afterwards).
+  const memberName = new Map();
+  for (const u of unionList) for (const v of u.values) if (v.value !== 0) memberName.set(objects[v.unionType.index].name, v.name);
   const kindOf = (f) => {
     const ty = f.type;
     if (ty.base === BaseType.UType) return 'utype';
@@ -493,6 +500,18 @@ function renderCodec({ enums, objects, rootName }) {
       offset += inlineSizeOf(f);
     }
     const inlineBytes = offset;
+    // byte ranges of the inline part that no field covers: written as zeros
+    const covered = new Array(inlineBytes).fill(false);
+    for (let i = 0; i < 4; i++) covered[i] = true;
+    for (const f of fields) for (let i = 0; i < inlineSizeOf(f); i++) covered[inline.get(f) + i] = true;
+    const gaps = [];
+    for (let i = 0; i < inlineBytes; i++) {
+      if (covered[i]) continue;
+      let j = i;
+      while (j < inlineBytes && !covered[j]) j++;
+      gaps.push([i, j - i]);
+      i = j;
+    }
     const vtableBytes = 4 + 2 * slots;
     const template = new Array(vtableBytes).fill(0);
     template[0] = vtableBytes & 0xff; template[1] = vtableBytes >> 8;
@@ -577,7 +596,8 @@ function renderCodec({ enums, objects, rootName }) {
       }
       if (k !== 'utype') props.push(`${name}: ${local}`);
     }
-    L.push(`  return { ${props.join(', ')} };`);
+    if (memberName.has(t.name)) props.unshift(`type: '${memberName.get(t.name)}'`);
+    L.push(`  return { ${props.join(', ')} }${memberName.has(t.name) ? ` as ${n}` : ''};`);
     L.push('}');
     L.push('');
 
@@ -611,6 +631,7 @@ function renderCodec({ enums, objects, rootName }) {
     L.push(`  const vt = w.vtable(${tIdx}, mask, VT_${n.toUpperCase()}, CLEAR_${n.toUpperCase()});`);
     L.push(`  const at = w.table(${inlineBytes}, ${align}, vt);`);
     L.push('  const b = w.buf;');
+    for (const [g, len] of gaps) L.push(`  w.zero(at + ${g}, ${len});`);
     for (const f of fields) {
       const k = kindOf(f);
       const name = camel(f.name);
@@ -620,8 +641,8 @@ function renderCodec({ enums, objects, rootName }) {
       else if (k === 'utype') L.push(`  b[at + ${o}] = t_${camel(unionField.name)};`);
       else if (k === 'struct') {
         const sn = shortName(objects[f.type.index].name);
-        const guard = f.required ? '' : `if (h_${name}) `;
-        L.push(`  ${guard}write${sn}Struct(w, at + ${o}, f_${name}!);`);
+        if (f.required) L.push(`  write${sn}Struct(w, at + ${o}, f_${name}!);`);
+        else L.push(`  if (h_${name}) write${sn}Struct(w, at + ${o}, f_${name}!); else w.zero(at + ${o}, ${inlineSizeOf(f)});`);
       }
     }
     for (const f of pend) {
@@ -630,7 +651,6 @@ function renderCodec({ enums, objects, rootName }) {
       const name = camel(f.name);
       const q = `${n}.${name}`;
       const o = inline.get(f);
-      const guard = f.required ? '' : `if (h_${name}) `;
       let expr;
       switch (k) {
         case 'string': expr = `w.str(f_${name}, '${q}')`; break;
@@ -641,7 +661,8 @@ function renderCodec({ enums, objects, rootName }) {
         case 'tables': expr = `w.tables(f_${name}, write${shortName(objects[f.type.index].name)})`; break;
         case 'union': expr = `write${shortName(enums[f.type.index].name)}(w, f_${name}!)`; break;
       }
-      L.push(`  ${guard}w.patch(at + ${o}, ${expr});`);
+      if (f.required) L.push(`  w.patch(at + ${o}, ${expr});`);
+      else L.push(`  if (h_${name}) w.patch(at + ${o}, ${expr}); else w.u32At(at + ${o}, 0);`);
     }
     L.push('  return at;');
     L.push('}');
@@ -660,7 +681,7 @@ function renderCodec({ enums, objects, rootName }) {
     L.push('  switch (tag) {');
     for (const v of members) {
       const tn = shortName(objects[v.unionType.index].name);
-      L.push(`    case ${v.value}: { const x = read${tn}(r, pos, depth) as ${un}Value; x.type = '${v.name}'; return x; }`);
+      L.push(`    case ${v.value}: return read${tn}(r, pos, depth) as ${un}Value;`);
     }
     L.push('    default: throw r.unknownTag(tag);');
     L.push('  }');
@@ -683,11 +704,7 @@ function renderCodec({ enums, objects, rootName }) {
   L.push(`/** Checks \`bytes\` and reads its root ${root}. */`);
   L.push(`export function readRoot(r: Reader, bytes: Uint8Array): ${root} {`);
   L.push('  r.reset(bytes);');
-  L.push('  try {');
-  L.push(`    return read${root}(r, r.off(0), 1);`);
-  L.push('  } finally {');
-  L.push('    r.release();');
-  L.push('  }');
+  L.push(`  return read${root}(r, r.off(0), 1);`);
   L.push('}');
   L.push('');
   L.push(`/** Writes \`v\` as a whole buffer at the writer's position; returns its length. */`);

@@ -4,7 +4,9 @@
 // with a DataView and copies the payload (encode), or reads that header and
 // takes a view of the payload (decode). Work is batched as the transport
 // batches it: up to 256 messages per buffer.
-import { decodeMessage, FrameEncoder, type Envelope } from '../../src/shared/envelope/index.js';
+import { decodeMessage, encodeEnvelope, FrameEncoder, readEnvelope, type Envelope } from '../../src/shared/envelope/index.js';
+import { Writer } from '../../src/shared/envelope/codec-runtime.js';
+import { TABLE_COUNT, writeRoot } from '../../src/shared/schema/codec.js';
 import { FrameDecoder } from '../../src/shared/frame-decoder.js';
 import { sizeLabel, type Task } from '../support.js';
 
@@ -109,6 +111,32 @@ export function codecTasks(options: { checksum: boolean; label: string }): Task[
         }
       },
     });
+    if (options.checksum) {
+      // The schema alone: envelopes written into one reused buffer and read back, no frame, no CRC.
+      const writer = new Writer(TABLE_COUNT, (size + 256) * batch);
+      tasks.push({
+        name: 'envelope only: write',
+        group,
+        messages: batch,
+        bytes,
+        baseline: 'baseline encode (DataView header + copy)',
+        fn: () => {
+          writer.rewind(0);
+          for (let i = 0; i < batch; i++) writeRoot(writer, items[i]);
+        },
+      });
+      const one = encodeEnvelope(items[0]);
+      tasks.push({
+        name: 'envelope only: read',
+        group,
+        messages: batch,
+        bytes,
+        baseline: 'baseline decode (DataView header + view)',
+        fn: () => {
+          for (let i = 0; i < batch; i++) sink += readEnvelope(one).header.sender;
+        },
+      });
+    }
     void sink;
   }
   return tasks;

@@ -153,7 +153,7 @@ export function openFrame(bytes: Uint8Array, start: number, length: number, opti
   }
   if (high > MAX_ID_HIGH) throw new MalformedFrameError(`message id above 2^53 - 1 (high word 0x${high.toString(16)})`);
   const compression = ((flags & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT) as CompressionIdValue;
-  let payload = bytes.subarray(start + FRAME_HEADER_BYTES, payloadEnd);
+  let payload = new Uint8Array(bytes.buffer, bytes.byteOffset + start + FRAME_HEADER_BYTES, payloadEnd - start - FRAME_HEADER_BYTES);
   if (compression !== CompressionId.none && options.decompress) {
     payload = decompressPayload(compression, payload, options.maxDecompressedBytes);
   }
@@ -189,7 +189,7 @@ export function sealFrame(
   const flags = FRAME_VERSION | (compression << FLAG_COMPRESSION_SHIFT) | (checksum ? FLAG_CHECKSUM : 0);
   target[offset + 4] = flags >>> 8;
   target[offset + 5] = flags;
-  const high = Math.floor(messageId / TWO_32);
+  const high = (messageId / TWO_32) >>> 0; // ids are non-negative safe integers
   writeU32(target, offset + 6, high);
   writeU32(target, offset + 10, messageId - high * TWO_32);
   if (checksum) {
@@ -201,7 +201,7 @@ export function sealFrame(
 
 /** Checks a message id before it is written: a safe, non-negative integer. */
 export function checkMessageId(messageId: number): void {
-  if (!Number.isSafeInteger(messageId) || messageId < 0) {
+  if (!(messageId >= 0 && messageId <= Number.MAX_SAFE_INTEGER && messageId === Math.floor(messageId))) {
     throw new MalformedFrameError(`message id ${messageId} is not an integer in [0, 2^53)`);
   }
 }

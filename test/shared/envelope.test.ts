@@ -13,6 +13,8 @@ import {
   type Envelope,
 } from '../../src/shared/envelope/index.js';
 import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import { Writer } from '../../src/shared/envelope/codec-runtime.js';
+import { TABLE_COUNT, writeRoot } from '../../src/shared/schema/codec.js';
 import { decodeFrame } from '../../src/shared/frame.js';
 import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
 import { FieldKind, TABLES, UNIONS } from '../../src/shared/schema/layout.js';
@@ -51,6 +53,20 @@ describe('every message type round-trips through envelope and frame', () => {
     const bytes = encodeMessage(samples[0]);
     const frame = decodeFrame(bytes);
     expect(() => decodeMessage({ ...frame, messageId: frame.messageId + 1 })).toThrow(/differs/);
+  });
+});
+
+describe('no stale memory leaves in the padding', () => {
+  it('writes the same bytes into a dirty buffer as into a clean one', () => {
+    for (const sample of samples) {
+      const clean = new Writer(TABLE_COUNT, 16);
+      clean.buf = new Uint8Array(64 * 1024);
+      const dirty = new Writer(TABLE_COUNT, 16);
+      dirty.buf = new Uint8Array(64 * 1024).fill(0xa5);
+      const n = writeRoot(clean, sample);
+      expect(writeRoot(dirty, sample)).toBe(n);
+      expect(Buffer.from(dirty.buf.subarray(0, n)).equals(Buffer.from(clean.buf.subarray(0, n)))).toBe(true);
+    }
   });
 });
 

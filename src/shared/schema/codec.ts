@@ -25,12 +25,13 @@ function readHeaderStruct(r: Reader, at: number): Header {
 
 function writeHeaderStruct(w: Writer, at: number, v: Header): void {
   const b = w.buf;
-  { const x = v.messageId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('Header.messageId', x, 'u64'); w.i64At(at + 0, x); }
-  { const x = v.correlationId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('Header.correlationId', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.sender ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('Header.sender', x, 'u64'); w.i64At(at + 16, x); }
+  { const x = v.messageId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Header.messageId', x, 'u64'); w.u64At(at + 0, x); }
+  { const x = v.correlationId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Header.correlationId', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.sender ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Header.sender', x, 'u64'); w.u64At(at + 16, x); }
   { const x = v.timestampUs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('Header.timestampUs', x, 'i64'); w.i64At(at + 24, x); }
   { const x = v.streamId ?? 0; if (x !== x >>> 0) throw w.range('Header.streamId', x, 'u32'); w.u32At(at + 32, x); }
   { const x = v.priority ?? 0; if (x !== (x & 0xff)) throw w.range('Header.priority', x, 'u8'); b[at + 36] = x; }
+  w.zero(at + 37, 3);
 }
 
 const VT_APPENDENTRIES = new Uint8Array([16, 0, 48, 0, 8, 0, 40, 0, 16, 0, 24, 0, 32, 0, 44, 0]);
@@ -61,7 +62,7 @@ export function readAppendEntries(r: Reader, pos: number, depth: number): Append
     f_entries = new Array<LogEntry>(count);
     for (let i = 0; i < count; i++) f_entries[i] = readLogEntry(r, r.off(data + 4 * i), depth + 1);
   }
-  return { term: f_term, leader: f_leader, prevLogIndex: f_prevLogIndex, prevLogTerm: f_prevLogTerm, leaderCommit: f_leaderCommit, entries: f_entries };
+  return { type: 'AppendEntries', term: f_term, leader: f_leader, prevLogIndex: f_prevLogIndex, prevLogTerm: f_prevLogTerm, leaderCommit: f_leaderCommit, entries: f_entries } as AppendEntries;
 }
 
 export function writeAppendEntries(w: Writer, v: AppendEntries): number {
@@ -73,12 +74,13 @@ export function writeAppendEntries(w: Writer, v: AppendEntries): number {
   const vt = w.vtable(0, mask, VT_APPENDENTRIES, CLEAR_APPENDENTRIES);
   const at = w.table(48, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntries.term', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.prevLogIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntries.prevLogIndex', x, 'u64'); w.i64At(at + 16, x); }
-  { const x = v.prevLogTerm ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntries.prevLogTerm', x, 'u64'); w.i64At(at + 24, x); }
-  { const x = v.leaderCommit ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntries.leaderCommit', x, 'u64'); w.i64At(at + 32, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntries.term', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.prevLogIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntries.prevLogIndex', x, 'u64'); w.u64At(at + 16, x); }
+  { const x = v.prevLogTerm ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntries.prevLogTerm', x, 'u64'); w.u64At(at + 24, x); }
+  { const x = v.leaderCommit ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntries.leaderCommit', x, 'u64'); w.u64At(at + 32, x); }
   w.patch(at + 40, w.str(f_leader, 'AppendEntries.leader'));
-  if (h_entries) w.patch(at + 44, w.tables(f_entries, writeLogEntry));
+  if (h_entries) w.patch(at + 44, w.tables(f_entries, writeLogEntry)); else w.u32At(at + 44, 0);
   return at;
 }
 
@@ -101,7 +103,7 @@ export function readAppendEntriesResponse(r: Reader, pos: number, depth: number)
   const f_conflictIndex = o === 0 ? 0 : r.u64(pos + o, 'AppendEntriesResponse.conflictIndex');
   o = r.field(vt, vs, ts, 12, 4, 'AppendEntriesResponse.responder');
   const f_responder = o === 0 ? '' : r.str(pos + o, 'AppendEntriesResponse.responder');
-  return { term: f_term, success: f_success, matchIndex: f_matchIndex, conflictIndex: f_conflictIndex, responder: f_responder };
+  return { type: 'AppendEntriesResponse', term: f_term, success: f_success, matchIndex: f_matchIndex, conflictIndex: f_conflictIndex, responder: f_responder } as AppendEntriesResponse;
 }
 
 export function writeAppendEntriesResponse(w: Writer, v: AppendEntriesResponse): number {
@@ -111,11 +113,12 @@ export function writeAppendEntriesResponse(w: Writer, v: AppendEntriesResponse):
   const vt = w.vtable(1, mask, VT_APPENDENTRIESRESPONSE, CLEAR_APPENDENTRIESRESPONSE);
   const at = w.table(37, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntriesResponse.term', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntriesResponse.term', x, 'u64'); w.u64At(at + 8, x); }
   b[at + 36] = v.success ? 1 : 0;
-  { const x = v.matchIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntriesResponse.matchIndex', x, 'u64'); w.i64At(at + 16, x); }
-  { const x = v.conflictIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('AppendEntriesResponse.conflictIndex', x, 'u64'); w.i64At(at + 24, x); }
-  if (h_responder) w.patch(at + 32, w.str(f_responder, 'AppendEntriesResponse.responder'));
+  { const x = v.matchIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntriesResponse.matchIndex', x, 'u64'); w.u64At(at + 16, x); }
+  { const x = v.conflictIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('AppendEntriesResponse.conflictIndex', x, 'u64'); w.u64At(at + 24, x); }
+  if (h_responder) w.patch(at + 32, w.str(f_responder, 'AppendEntriesResponse.responder')); else w.u32At(at + 32, 0);
   return at;
 }
 
@@ -150,8 +153,8 @@ export function writeCapabilities(w: Writer, v: Capabilities): number {
   const b = w.buf;
   { const x = v.maxFrameBytes ?? 0; if (x !== x >>> 0) throw w.range('Capabilities.maxFrameBytes', x, 'u32'); w.u32At(at + 8, x); }
   { const x = v.maxStreams ?? 0; if (x !== x >>> 0) throw w.range('Capabilities.maxStreams', x, 'u32'); w.u32At(at + 12, x); }
-  if (h_compression) w.patch(at + 4, w.scalars(f_compression, 1, 'u8', 'Capabilities.compression'));
-  if (h_features) w.patch(at + 16, w.strings(f_features, 'Capabilities.features'));
+  if (h_compression) w.patch(at + 4, w.scalars(f_compression, 1, 'u8', 'Capabilities.compression')); else w.u32At(at + 4, 0);
+  if (h_features) w.patch(at + 16, w.strings(f_features, 'Capabilities.features')); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -179,7 +182,7 @@ export function readClientMigration(r: Reader, pos: number, depth: number): Clie
   const f_state = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'ClientMigration.state');
   o = r.field(vt, vs, ts, 14, 4, 'ClientMigration.reason');
   const f_reason = o === 0 ? '' : r.str(pos + o, 'ClientMigration.reason');
-  return { session: f_session, fromNode: f_fromNode, toNode: f_toNode, version: f_version, state: f_state, reason: f_reason };
+  return { type: 'ClientMigration', session: f_session, fromNode: f_fromNode, toNode: f_toNode, version: f_version, state: f_state, reason: f_reason } as ClientMigration;
 }
 
 export function writeClientMigration(w: Writer, v: ClientMigration): number {
@@ -197,12 +200,13 @@ export function writeClientMigration(w: Writer, v: ClientMigration): number {
   const vt = w.vtable(3, mask, VT_CLIENTMIGRATION, CLEAR_CLIENTMIGRATION);
   const at = w.table(36, 8, vt);
   const b = w.buf;
-  { const x = v.version ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ClientMigration.version', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.version ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ClientMigration.version', x, 'u64'); w.u64At(at + 8, x); }
   w.patch(at + 16, w.str(f_session, 'ClientMigration.session'));
   w.patch(at + 20, w.str(f_fromNode, 'ClientMigration.fromNode'));
   w.patch(at + 24, w.str(f_toNode, 'ClientMigration.toNode'));
-  if (h_state) w.patch(at + 28, w.bytes(f_state, 'ClientMigration.state'));
-  if (h_reason) w.patch(at + 32, w.str(f_reason, 'ClientMigration.reason'));
+  if (h_state) w.patch(at + 28, w.bytes(f_state, 'ClientMigration.state')); else w.u32At(at + 28, 0);
+  if (h_reason) w.patch(at + 32, w.str(f_reason, 'ClientMigration.reason')); else w.u32At(at + 32, 0);
   return at;
 }
 
@@ -222,7 +226,7 @@ export function readClientMigrationAck(r: Reader, pos: number, depth: number): C
   const f_version = o === 0 ? 0 : r.u64(pos + o, 'ClientMigrationAck.version');
   o = r.field(vt, vs, ts, 8, 1, 'ClientMigrationAck.accepted');
   const f_accepted = o === 0 ? false : b[pos + o] !== 0;
-  return { session: f_session, version: f_version, accepted: f_accepted };
+  return { type: 'ClientMigrationAck', session: f_session, version: f_version, accepted: f_accepted } as ClientMigrationAck;
 }
 
 export function writeClientMigrationAck(w: Writer, v: ClientMigrationAck): number {
@@ -232,7 +236,8 @@ export function writeClientMigrationAck(w: Writer, v: ClientMigrationAck): numbe
   const vt = w.vtable(4, mask, VT_CLIENTMIGRATIONACK, CLEAR_CLIENTMIGRATIONACK);
   const at = w.table(21, 8, vt);
   const b = w.buf;
-  { const x = v.version ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ClientMigrationAck.version', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.version ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ClientMigrationAck.version', x, 'u64'); w.u64At(at + 8, x); }
   b[at + 20] = v.accepted ? 1 : 0;
   w.patch(at + 16, w.str(f_session, 'ClientMigrationAck.session'));
   return at;
@@ -251,7 +256,7 @@ export function readCustom(r: Reader, pos: number, depth: number): Custom {
   const f_kind = o === 0 ? 0 : u32(b, pos + o);
   o = r.field(vt, vs, ts, 6, 4, 'Custom.payload');
   const f_payload = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'Custom.payload');
-  return { kind: f_kind, payload: f_payload };
+  return { type: 'Custom', kind: f_kind, payload: f_payload } as Custom;
 }
 
 export function writeCustom(w: Writer, v: Custom): number {
@@ -262,7 +267,7 @@ export function writeCustom(w: Writer, v: Custom): number {
   const at = w.table(12, 4, vt);
   const b = w.buf;
   { const x = v.kind ?? 0; if (x !== x >>> 0) throw w.range('Custom.kind', x, 'u32'); w.u32At(at + 4, x); }
-  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Custom.payload'));
+  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Custom.payload')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -296,9 +301,10 @@ export function writeEnvelope(w: Writer, v: Envelope): number {
   const vt = w.vtable(6, mask, VT_ENVELOPE, CLEAR_ENVELOPE);
   const at = w.table(53, 8, vt);
   const b = w.buf;
-  if (h_header) writeHeaderStruct(w, at + 8, f_header!);
+  w.zero(at + 4, 4);
+  if (h_header) writeHeaderStruct(w, at + 8, f_header!); else w.zero(at + 8, 40);
   b[at + 52] = t_body;
-  if (h_body) w.patch(at + 48, writeBody(w, f_body!));
+  if (h_body) w.patch(at + 48, writeBody(w, f_body!)); else w.u32At(at + 48, 0);
   return at;
 }
 
@@ -317,7 +323,7 @@ export function readErrorReply(r: Reader, pos: number, depth: number): ErrorRepl
   const f_inReplyTo = o === 0 ? 0 : r.u64(pos + o, 'ErrorReply.inReplyTo');
   o = r.field(vt, vs, ts, 8, 4, 'ErrorReply.message');
   const f_message = o === 0 ? '' : r.str(pos + o, 'ErrorReply.message');
-  return { code: f_code, inReplyTo: f_inReplyTo, message: f_message };
+  return { type: 'ErrorReply', code: f_code, inReplyTo: f_inReplyTo, message: f_message } as ErrorReply;
 }
 
 export function writeErrorReply(w: Writer, v: ErrorReply): number {
@@ -327,9 +333,10 @@ export function writeErrorReply(w: Writer, v: ErrorReply): number {
   const vt = w.vtable(7, mask, VT_ERRORREPLY, CLEAR_ERRORREPLY);
   const at = w.table(22, 8, vt);
   const b = w.buf;
+  w.zero(at + 4, 4);
   { const x = v.code ?? 0; if (x !== (x & 0xffff)) throw w.range('ErrorReply.code', x, 'u16'); b[at + 20] = x; b[at + 20 + 1] = x >>> 8; }
-  { const x = v.inReplyTo ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ErrorReply.inReplyTo', x, 'u64'); w.i64At(at + 8, x); }
-  if (h_message) w.patch(at + 16, w.str(f_message, 'ErrorReply.message'));
+  { const x = v.inReplyTo ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ErrorReply.inReplyTo', x, 'u64'); w.u64At(at + 8, x); }
+  if (h_message) w.patch(at + 16, w.str(f_message, 'ErrorReply.message')); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -352,7 +359,7 @@ export function readFileTransferAck(r: Reader, pos: number, depth: number): File
   const f_missing = o === 0 ? [] : r.scalars(pos + o, 4, 'u32', 'FileTransferAck.missing');
   o = r.field(vt, vs, ts, 12, 4, 'FileTransferAck.reason');
   const f_reason = o === 0 ? '' : r.str(pos + o, 'FileTransferAck.reason');
-  return { transferId: f_transferId, status: f_status, acked: f_acked, missing: f_missing, reason: f_reason };
+  return { type: 'FileTransferAck', transferId: f_transferId, status: f_status, acked: f_acked, missing: f_missing, reason: f_reason } as FileTransferAck;
 }
 
 export function writeFileTransferAck(w: Writer, v: FileTransferAck): number {
@@ -366,11 +373,12 @@ export function writeFileTransferAck(w: Writer, v: FileTransferAck): number {
   const vt = w.vtable(8, mask, VT_FILETRANSFERACK, CLEAR_FILETRANSFERACK);
   const at = w.table(29, 8, vt);
   const b = w.buf;
-  { const x = v.transferId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('FileTransferAck.transferId', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.transferId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('FileTransferAck.transferId', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.status ?? 0; if (x !== (x & 0xff)) throw w.range('FileTransferAck.status', x, 'u8'); b[at + 28] = x; }
-  if (h_acked) w.patch(at + 16, w.scalars(f_acked, 4, 'u32', 'FileTransferAck.acked'));
-  if (h_missing) w.patch(at + 20, w.scalars(f_missing, 4, 'u32', 'FileTransferAck.missing'));
-  if (h_reason) w.patch(at + 24, w.str(f_reason, 'FileTransferAck.reason'));
+  if (h_acked) w.patch(at + 16, w.scalars(f_acked, 4, 'u32', 'FileTransferAck.acked')); else w.u32At(at + 16, 0);
+  if (h_missing) w.patch(at + 20, w.scalars(f_missing, 4, 'u32', 'FileTransferAck.missing')); else w.u32At(at + 20, 0);
+  if (h_reason) w.patch(at + 24, w.str(f_reason, 'FileTransferAck.reason')); else w.u32At(at + 24, 0);
   return at;
 }
 
@@ -393,7 +401,7 @@ export function readFileTransferChunk(r: Reader, pos: number, depth: number): Fi
   const f_sha256 = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'FileTransferChunk.sha256');
   o = r.field(vt, vs, ts, 12, 4, 'FileTransferChunk.data');
   const f_data = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'FileTransferChunk.data');
-  return { transferId: f_transferId, index: f_index, offset: f_offset, sha256: f_sha256, data: f_data };
+  return { type: 'FileTransferChunk', transferId: f_transferId, index: f_index, offset: f_offset, sha256: f_sha256, data: f_data } as FileTransferChunk;
 }
 
 export function writeFileTransferChunk(w: Writer, v: FileTransferChunk): number {
@@ -405,11 +413,12 @@ export function writeFileTransferChunk(w: Writer, v: FileTransferChunk): number 
   const vt = w.vtable(9, mask, VT_FILETRANSFERCHUNK, CLEAR_FILETRANSFERCHUNK);
   const at = w.table(36, 8, vt);
   const b = w.buf;
-  { const x = v.transferId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('FileTransferChunk.transferId', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.transferId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('FileTransferChunk.transferId', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.index ?? 0; if (x !== x >>> 0) throw w.range('FileTransferChunk.index', x, 'u32'); w.u32At(at + 24, x); }
-  { const x = v.offset ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('FileTransferChunk.offset', x, 'u64'); w.i64At(at + 16, x); }
-  if (h_sha256) w.patch(at + 28, w.bytes(f_sha256, 'FileTransferChunk.sha256'));
-  if (h_data) w.patch(at + 32, w.bytes(f_data, 'FileTransferChunk.data'));
+  { const x = v.offset ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('FileTransferChunk.offset', x, 'u64'); w.u64At(at + 16, x); }
+  if (h_sha256) w.patch(at + 28, w.bytes(f_sha256, 'FileTransferChunk.sha256')); else w.u32At(at + 28, 0);
+  if (h_data) w.patch(at + 32, w.bytes(f_data, 'FileTransferChunk.data')); else w.u32At(at + 32, 0);
   return at;
 }
 
@@ -435,7 +444,7 @@ export function readFileTransferRequest(r: Reader, pos: number, depth: number): 
   const f_digest = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'FileTransferRequest.digest');
   o = r.field(vt, vs, ts, 14, 1, 'FileTransferRequest.resume');
   const f_resume = o === 0 ? false : b[pos + o] !== 0;
-  return { transferId: f_transferId, name: f_name, totalBytes: f_totalBytes, chunkBytes: f_chunkBytes, digest: f_digest, resume: f_resume };
+  return { type: 'FileTransferRequest', transferId: f_transferId, name: f_name, totalBytes: f_totalBytes, chunkBytes: f_chunkBytes, digest: f_digest, resume: f_resume } as FileTransferRequest;
 }
 
 export function writeFileTransferRequest(w: Writer, v: FileTransferRequest): number {
@@ -447,12 +456,13 @@ export function writeFileTransferRequest(w: Writer, v: FileTransferRequest): num
   const vt = w.vtable(10, mask, VT_FILETRANSFERREQUEST, CLEAR_FILETRANSFERREQUEST);
   const at = w.table(37, 8, vt);
   const b = w.buf;
-  { const x = v.transferId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('FileTransferRequest.transferId', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.totalBytes ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('FileTransferRequest.totalBytes', x, 'u64'); w.i64At(at + 16, x); }
+  w.zero(at + 4, 4);
+  { const x = v.transferId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('FileTransferRequest.transferId', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.totalBytes ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('FileTransferRequest.totalBytes', x, 'u64'); w.u64At(at + 16, x); }
   { const x = v.chunkBytes ?? 0; if (x !== x >>> 0) throw w.range('FileTransferRequest.chunkBytes', x, 'u32'); w.u32At(at + 28, x); }
   b[at + 36] = v.resume ? 1 : 0;
   w.patch(at + 24, w.str(f_name, 'FileTransferRequest.name'));
-  if (h_digest) w.patch(at + 32, w.bytes(f_digest, 'FileTransferRequest.digest'));
+  if (h_digest) w.patch(at + 32, w.bytes(f_digest, 'FileTransferRequest.digest')); else w.u32At(at + 32, 0);
   return at;
 }
 
@@ -469,7 +479,7 @@ export function readHandshakeConfirm(r: Reader, pos: number, depth: number): Han
   const f_proof = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'HandshakeConfirm.proof');
   o = r.field(vt, vs, ts, 6, 4, 'HandshakeConfirm.sessionId');
   const f_sessionId = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'HandshakeConfirm.sessionId');
-  return { proof: f_proof, sessionId: f_sessionId };
+  return { type: 'HandshakeConfirm', proof: f_proof, sessionId: f_sessionId } as HandshakeConfirm;
 }
 
 export function writeHandshakeConfirm(w: Writer, v: HandshakeConfirm): number {
@@ -481,8 +491,8 @@ export function writeHandshakeConfirm(w: Writer, v: HandshakeConfirm): number {
   const vt = w.vtable(11, mask, VT_HANDSHAKECONFIRM, CLEAR_HANDSHAKECONFIRM);
   const at = w.table(12, 4, vt);
   const b = w.buf;
-  if (h_proof) w.patch(at + 4, w.bytes(f_proof, 'HandshakeConfirm.proof'));
-  if (h_sessionId) w.patch(at + 8, w.bytes(f_sessionId, 'HandshakeConfirm.sessionId'));
+  if (h_proof) w.patch(at + 4, w.bytes(f_proof, 'HandshakeConfirm.proof')); else w.u32At(at + 4, 0);
+  if (h_sessionId) w.patch(at + 8, w.bytes(f_sessionId, 'HandshakeConfirm.sessionId')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -512,7 +522,7 @@ export function readHandshakeRequest(r: Reader, pos: number, depth: number): Han
   const f_nonce = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'HandshakeRequest.nonce');
   o = r.field(vt, vs, ts, 16, 4, 'HandshakeRequest.advertise');
   const f_advertise = o === 0 ? '' : r.str(pos + o, 'HandshakeRequest.advertise');
-  return { versions: f_versions, nodeId: f_nodeId, cluster: f_cluster, capabilities: f_capabilities, timestampMs: f_timestampMs, nonce: f_nonce, advertise: f_advertise };
+  return { type: 'HandshakeRequest', versions: f_versions, nodeId: f_nodeId, cluster: f_cluster, capabilities: f_capabilities, timestampMs: f_timestampMs, nonce: f_nonce, advertise: f_advertise } as HandshakeRequest;
 }
 
 export function writeHandshakeRequest(w: Writer, v: HandshakeRequest): number {
@@ -532,13 +542,14 @@ export function writeHandshakeRequest(w: Writer, v: HandshakeRequest): number {
   const vt = w.vtable(12, mask, VT_HANDSHAKEREQUEST, CLEAR_HANDSHAKEREQUEST);
   const at = w.table(40, 8, vt);
   const b = w.buf;
+  w.zero(at + 4, 4);
   { const x = v.timestampMs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('HandshakeRequest.timestampMs', x, 'i64'); w.i64At(at + 8, x); }
-  if (h_versions) w.patch(at + 16, w.bytes(f_versions, 'HandshakeRequest.versions'));
+  if (h_versions) w.patch(at + 16, w.bytes(f_versions, 'HandshakeRequest.versions')); else w.u32At(at + 16, 0);
   w.patch(at + 20, w.str(f_nodeId, 'HandshakeRequest.nodeId'));
   w.patch(at + 24, w.str(f_cluster, 'HandshakeRequest.cluster'));
-  if (h_capabilities) w.patch(at + 28, writeCapabilities(w, f_capabilities!));
+  if (h_capabilities) w.patch(at + 28, writeCapabilities(w, f_capabilities!)); else w.u32At(at + 28, 0);
   w.patch(at + 32, w.bytes(f_nonce, 'HandshakeRequest.nonce'));
-  if (h_advertise) w.patch(at + 36, w.str(f_advertise, 'HandshakeRequest.advertise'));
+  if (h_advertise) w.patch(at + 36, w.str(f_advertise, 'HandshakeRequest.advertise')); else w.u32At(at + 36, 0);
   return at;
 }
 
@@ -573,7 +584,7 @@ export function readHandshakeResponse(r: Reader, pos: number, depth: number): Ha
   const f_proof = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'HandshakeResponse.proof');
   o = r.field(vt, vs, ts, 24, 4, 'HandshakeResponse.sessionId');
   const f_sessionId = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'HandshakeResponse.sessionId');
-  return { accepted: f_accepted, reject: f_reject, reason: f_reason, version: f_version, nodeId: f_nodeId, cluster: f_cluster, capabilities: f_capabilities, timestampMs: f_timestampMs, nonce: f_nonce, proof: f_proof, sessionId: f_sessionId };
+  return { type: 'HandshakeResponse', accepted: f_accepted, reject: f_reject, reason: f_reason, version: f_version, nodeId: f_nodeId, cluster: f_cluster, capabilities: f_capabilities, timestampMs: f_timestampMs, nonce: f_nonce, proof: f_proof, sessionId: f_sessionId } as HandshakeResponse;
 }
 
 export function writeHandshakeResponse(w: Writer, v: HandshakeResponse): number {
@@ -595,17 +606,18 @@ export function writeHandshakeResponse(w: Writer, v: HandshakeResponse): number 
   const vt = w.vtable(13, mask, VT_HANDSHAKERESPONSE, CLEAR_HANDSHAKERESPONSE);
   const at = w.table(47, 8, vt);
   const b = w.buf;
+  w.zero(at + 4, 4);
   b[at + 44] = v.accepted ? 1 : 0;
   { const x = v.reject ?? 0; if (x !== (x & 0xff)) throw w.range('HandshakeResponse.reject', x, 'u8'); b[at + 45] = x; }
   { const x = v.version ?? 0; if (x !== (x & 0xff)) throw w.range('HandshakeResponse.version', x, 'u8'); b[at + 46] = x; }
   { const x = v.timestampMs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('HandshakeResponse.timestampMs', x, 'i64'); w.i64At(at + 8, x); }
-  if (h_reason) w.patch(at + 16, w.str(f_reason, 'HandshakeResponse.reason'));
-  if (h_nodeId) w.patch(at + 20, w.str(f_nodeId, 'HandshakeResponse.nodeId'));
-  if (h_cluster) w.patch(at + 24, w.str(f_cluster, 'HandshakeResponse.cluster'));
-  if (h_capabilities) w.patch(at + 28, writeCapabilities(w, f_capabilities!));
-  if (h_nonce) w.patch(at + 32, w.bytes(f_nonce, 'HandshakeResponse.nonce'));
-  if (h_proof) w.patch(at + 36, w.bytes(f_proof, 'HandshakeResponse.proof'));
-  if (h_sessionId) w.patch(at + 40, w.bytes(f_sessionId, 'HandshakeResponse.sessionId'));
+  if (h_reason) w.patch(at + 16, w.str(f_reason, 'HandshakeResponse.reason')); else w.u32At(at + 16, 0);
+  if (h_nodeId) w.patch(at + 20, w.str(f_nodeId, 'HandshakeResponse.nodeId')); else w.u32At(at + 20, 0);
+  if (h_cluster) w.patch(at + 24, w.str(f_cluster, 'HandshakeResponse.cluster')); else w.u32At(at + 24, 0);
+  if (h_capabilities) w.patch(at + 28, writeCapabilities(w, f_capabilities!)); else w.u32At(at + 28, 0);
+  if (h_nonce) w.patch(at + 32, w.bytes(f_nonce, 'HandshakeResponse.nonce')); else w.u32At(at + 32, 0);
+  if (h_proof) w.patch(at + 36, w.bytes(f_proof, 'HandshakeResponse.proof')); else w.u32At(at + 36, 0);
+  if (h_sessionId) w.patch(at + 40, w.bytes(f_sessionId, 'HandshakeResponse.sessionId')); else w.u32At(at + 40, 0);
   return at;
 }
 
@@ -626,7 +638,7 @@ export function readHeartbeatPing(r: Reader, pos: number, depth: number): Heartb
   const f_sentUs = o === 0 ? 0 : r.i64(pos + o, 'HeartbeatPing.sentUs');
   o = r.field(vt, vs, ts, 10, 4, 'HeartbeatPing.missed');
   const f_missed = o === 0 ? 0 : u32(b, pos + o);
-  return { seq: f_seq, status: f_status, sentUs: f_sentUs, missed: f_missed };
+  return { type: 'HeartbeatPing', seq: f_seq, status: f_status, sentUs: f_sentUs, missed: f_missed } as HeartbeatPing;
 }
 
 export function writeHeartbeatPing(w: Writer, v: HeartbeatPing): number {
@@ -634,7 +646,8 @@ export function writeHeartbeatPing(w: Writer, v: HeartbeatPing): number {
   const vt = w.vtable(14, mask, VT_HEARTBEATPING, CLEAR_HEARTBEATPING);
   const at = w.table(29, 8, vt);
   const b = w.buf;
-  { const x = v.seq ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('HeartbeatPing.seq', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.seq ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('HeartbeatPing.seq', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.status ?? 0; if (x !== (x & 0xff)) throw w.range('HeartbeatPing.status', x, 'u8'); b[at + 28] = x; }
   { const x = v.sentUs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('HeartbeatPing.sentUs', x, 'i64'); w.i64At(at + 16, x); }
   { const x = v.missed ?? 0; if (x !== x >>> 0) throw w.range('HeartbeatPing.missed', x, 'u32'); w.u32At(at + 24, x); }
@@ -656,7 +669,7 @@ export function readHeartbeatPong(r: Reader, pos: number, depth: number): Heartb
   const f_status = o === 0 ? 0 : b[pos + o];
   o = r.field(vt, vs, ts, 8, 8, 'HeartbeatPong.echoSentUs');
   const f_echoSentUs = o === 0 ? 0 : r.i64(pos + o, 'HeartbeatPong.echoSentUs');
-  return { seq: f_seq, status: f_status, echoSentUs: f_echoSentUs };
+  return { type: 'HeartbeatPong', seq: f_seq, status: f_status, echoSentUs: f_echoSentUs } as HeartbeatPong;
 }
 
 export function writeHeartbeatPong(w: Writer, v: HeartbeatPong): number {
@@ -664,7 +677,8 @@ export function writeHeartbeatPong(w: Writer, v: HeartbeatPong): number {
   const vt = w.vtable(15, mask, VT_HEARTBEATPONG, CLEAR_HEARTBEATPONG);
   const at = w.table(25, 8, vt);
   const b = w.buf;
-  { const x = v.seq ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('HeartbeatPong.seq', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.seq ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('HeartbeatPong.seq', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.status ?? 0; if (x !== (x & 0xff)) throw w.range('HeartbeatPong.status', x, 'u8'); b[at + 24] = x; }
   { const x = v.echoSentUs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('HeartbeatPong.echoSentUs', x, 'i64'); w.i64At(at + 16, x); }
   return at;
@@ -697,10 +711,11 @@ export function writeLogEntry(w: Writer, v: LogEntry): number {
   const vt = w.vtable(16, mask, VT_LOGENTRY, CLEAR_LOGENTRY);
   const at = w.table(29, 8, vt);
   const b = w.buf;
-  { const x = v.index ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('LogEntry.index', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('LogEntry.term', x, 'u64'); w.i64At(at + 16, x); }
+  w.zero(at + 4, 4);
+  { const x = v.index ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('LogEntry.index', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('LogEntry.term', x, 'u64'); w.u64At(at + 16, x); }
   { const x = v.kind ?? 0; if (x !== (x & 0xff)) throw w.range('LogEntry.kind', x, 'u8'); b[at + 28] = x; }
-  if (h_data) w.patch(at + 24, w.bytes(f_data, 'LogEntry.data'));
+  if (h_data) w.patch(at + 24, w.bytes(f_data, 'LogEntry.data')); else w.u32At(at + 24, 0);
   return at;
 }
 
@@ -740,12 +755,13 @@ export function writeMemberRecord(w: Writer, v: MemberRecord): number {
   const vt = w.vtable(17, mask, VT_MEMBERRECORD, CLEAR_MEMBERRECORD);
   const at = w.table(31, 8, vt);
   const b = w.buf;
+  w.zero(at + 4, 4);
   { const x = v.port ?? 0; if (x !== (x & 0xffff)) throw w.range('MemberRecord.port', x, 'u16'); b[at + 28] = x; b[at + 28 + 1] = x >>> 8; }
-  { const x = v.incarnation ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('MemberRecord.incarnation', x, 'u64'); w.i64At(at + 8, x); }
+  { const x = v.incarnation ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('MemberRecord.incarnation', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.state ?? 0; if (x !== (x & 0xff)) throw w.range('MemberRecord.state', x, 'u8'); b[at + 30] = x; }
   w.patch(at + 16, w.str(f_node, 'MemberRecord.node'));
-  if (h_host) w.patch(at + 20, w.str(f_host, 'MemberRecord.host'));
-  if (h_meta) w.patch(at + 24, w.bytes(f_meta, 'MemberRecord.meta'));
+  if (h_host) w.patch(at + 20, w.str(f_host, 'MemberRecord.host')); else w.u32At(at + 20, 0);
+  if (h_meta) w.patch(at + 24, w.bytes(f_meta, 'MemberRecord.meta')); else w.u32At(at + 24, 0);
   return at;
 }
 
@@ -763,7 +779,7 @@ export function readMessage(r: Reader, pos: number, depth: number): Message {
   const f_topic = o === 0 ? '' : r.str(pos + o, 'Message.topic');
   o = r.field(vt, vs, ts, 6, 4, 'Message.payload');
   const f_payload = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'Message.payload');
-  return { topic: f_topic, payload: f_payload };
+  return { type: 'Message', topic: f_topic, payload: f_payload } as Message;
 }
 
 export function writeMessage(w: Writer, v: Message): number {
@@ -776,7 +792,7 @@ export function writeMessage(w: Writer, v: Message): number {
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_topic, 'Message.topic'));
-  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Message.payload'));
+  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Message.payload')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -794,7 +810,7 @@ export function readMetadataAck(r: Reader, pos: number, depth: number): Metadata
   const f_node = o === 0 ? '' : r.str(pos + o, 'MetadataAck.node');
   o = r.field(vt, vs, ts, 6, 8, 'MetadataAck.version');
   const f_version = o === 0 ? 0 : r.u64(pos + o, 'MetadataAck.version');
-  return { node: f_node, version: f_version };
+  return { type: 'MetadataAck', node: f_node, version: f_version } as MetadataAck;
 }
 
 export function writeMetadataAck(w: Writer, v: MetadataAck): number {
@@ -804,7 +820,8 @@ export function writeMetadataAck(w: Writer, v: MetadataAck): number {
   const vt = w.vtable(19, mask, VT_METADATAACK, CLEAR_METADATAACK);
   const at = w.table(20, 8, vt);
   const b = w.buf;
-  { const x = v.version ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('MetadataAck.version', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.version ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('MetadataAck.version', x, 'u64'); w.u64At(at + 8, x); }
   w.patch(at + 16, w.str(f_node, 'MetadataAck.node'));
   return at;
 }
@@ -837,7 +854,7 @@ export function readMetadataExchange(r: Reader, pos: number, depth: number): Met
     f_tags = new Array<Tag>(count);
     for (let i = 0; i < count; i++) f_tags[i] = readTag(r, r.off(data + 4 * i), depth + 1);
   }
-  return { node: f_node, version: f_version, datacenter: f_datacenter, rack: f_rack, capacity: f_capacity, tags: f_tags };
+  return { type: 'MetadataExchange', node: f_node, version: f_version, datacenter: f_datacenter, rack: f_rack, capacity: f_capacity, tags: f_tags } as MetadataExchange;
 }
 
 export function writeMetadataExchange(w: Writer, v: MetadataExchange): number {
@@ -853,12 +870,13 @@ export function writeMetadataExchange(w: Writer, v: MetadataExchange): number {
   const vt = w.vtable(20, mask, VT_METADATAEXCHANGE, CLEAR_METADATAEXCHANGE);
   const at = w.table(36, 8, vt);
   const b = w.buf;
-  { const x = v.version ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('MetadataExchange.version', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.version ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('MetadataExchange.version', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.capacity ?? 0; if (x !== x >>> 0) throw w.range('MetadataExchange.capacity', x, 'u32'); w.u32At(at + 28, x); }
   w.patch(at + 16, w.str(f_node, 'MetadataExchange.node'));
-  if (h_datacenter) w.patch(at + 20, w.str(f_datacenter, 'MetadataExchange.datacenter'));
-  if (h_rack) w.patch(at + 24, w.str(f_rack, 'MetadataExchange.rack'));
-  if (h_tags) w.patch(at + 32, w.tables(f_tags, writeTag));
+  if (h_datacenter) w.patch(at + 20, w.str(f_datacenter, 'MetadataExchange.datacenter')); else w.u32At(at + 20, 0);
+  if (h_rack) w.patch(at + 24, w.str(f_rack, 'MetadataExchange.rack')); else w.u32At(at + 24, 0);
+  if (h_tags) w.patch(at + 32, w.tables(f_tags, writeTag)); else w.u32At(at + 32, 0);
   return at;
 }
 
@@ -875,7 +893,7 @@ export function readPing(r: Reader, pos: number, depth: number): Ping {
   const f_seq = o === 0 ? 0 : r.u64(pos + o, 'Ping.seq');
   o = r.field(vt, vs, ts, 6, 8, 'Ping.sentUs');
   const f_sentUs = o === 0 ? 0 : r.i64(pos + o, 'Ping.sentUs');
-  return { seq: f_seq, sentUs: f_sentUs };
+  return { type: 'Ping', seq: f_seq, sentUs: f_sentUs } as Ping;
 }
 
 export function writePing(w: Writer, v: Ping): number {
@@ -883,7 +901,8 @@ export function writePing(w: Writer, v: Ping): number {
   const vt = w.vtable(21, mask, VT_PING, CLEAR_PING);
   const at = w.table(24, 8, vt);
   const b = w.buf;
-  { const x = v.seq ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('Ping.seq', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.seq ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Ping.seq', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.sentUs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('Ping.sentUs', x, 'i64'); w.i64At(at + 16, x); }
   return at;
 }
@@ -901,7 +920,7 @@ export function readPong(r: Reader, pos: number, depth: number): Pong {
   const f_seq = o === 0 ? 0 : r.u64(pos + o, 'Pong.seq');
   o = r.field(vt, vs, ts, 6, 8, 'Pong.echoSentUs');
   const f_echoSentUs = o === 0 ? 0 : r.i64(pos + o, 'Pong.echoSentUs');
-  return { seq: f_seq, echoSentUs: f_echoSentUs };
+  return { type: 'Pong', seq: f_seq, echoSentUs: f_echoSentUs } as Pong;
 }
 
 export function writePong(w: Writer, v: Pong): number {
@@ -909,7 +928,8 @@ export function writePong(w: Writer, v: Pong): number {
   const vt = w.vtable(22, mask, VT_PONG, CLEAR_PONG);
   const at = w.table(24, 8, vt);
   const b = w.buf;
-  { const x = v.seq ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('Pong.seq', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.seq ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Pong.seq', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.echoSentUs ?? 0; if (!Number.isSafeInteger(x)) throw w.range('Pong.echoSentUs', x, 'i64'); w.i64At(at + 16, x); }
   return at;
 }
@@ -946,7 +966,7 @@ export function readQueryRequest(r: Reader, pos: number, depth: number): QueryRe
   const f_wantAck = o === 0 ? false : b[pos + o] !== 0;
   o = r.field(vt, vs, ts, 18, 1, 'QueryRequest.relayFactor');
   const f_relayFactor = o === 0 ? 0 : b[pos + o];
-  return { id: f_id, name: f_name, payload: f_payload, filterNodes: f_filterNodes, filterTags: f_filterTags, timeoutMs: f_timeoutMs, wantAck: f_wantAck, relayFactor: f_relayFactor };
+  return { type: 'QueryRequest', id: f_id, name: f_name, payload: f_payload, filterNodes: f_filterNodes, filterTags: f_filterTags, timeoutMs: f_timeoutMs, wantAck: f_wantAck, relayFactor: f_relayFactor } as QueryRequest;
 }
 
 export function writeQueryRequest(w: Writer, v: QueryRequest): number {
@@ -962,14 +982,15 @@ export function writeQueryRequest(w: Writer, v: QueryRequest): number {
   const vt = w.vtable(23, mask, VT_QUERYREQUEST, CLEAR_QUERYREQUEST);
   const at = w.table(38, 8, vt);
   const b = w.buf;
-  { const x = v.id ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('QueryRequest.id', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.id ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('QueryRequest.id', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.timeoutMs ?? 0; if (x !== x >>> 0) throw w.range('QueryRequest.timeoutMs', x, 'u32'); w.u32At(at + 32, x); }
   b[at + 36] = v.wantAck ? 1 : 0;
   { const x = v.relayFactor ?? 0; if (x !== (x & 0xff)) throw w.range('QueryRequest.relayFactor', x, 'u8'); b[at + 37] = x; }
   w.patch(at + 16, w.str(f_name, 'QueryRequest.name'));
-  if (h_payload) w.patch(at + 20, w.bytes(f_payload, 'QueryRequest.payload'));
-  if (h_filterNodes) w.patch(at + 24, w.strings(f_filterNodes, 'QueryRequest.filterNodes'));
-  if (h_filterTags) w.patch(at + 28, w.tables(f_filterTags, writeTag));
+  if (h_payload) w.patch(at + 20, w.bytes(f_payload, 'QueryRequest.payload')); else w.u32At(at + 20, 0);
+  if (h_filterNodes) w.patch(at + 24, w.strings(f_filterNodes, 'QueryRequest.filterNodes')); else w.u32At(at + 24, 0);
+  if (h_filterTags) w.patch(at + 28, w.tables(f_filterTags, writeTag)); else w.u32At(at + 28, 0);
   return at;
 }
 
@@ -991,7 +1012,7 @@ export function readQueryResponse(r: Reader, pos: number, depth: number): QueryR
   const f_ack = o === 0 ? false : b[pos + o] !== 0;
   o = r.field(vt, vs, ts, 10, 4, 'QueryResponse.payload');
   const f_payload = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'QueryResponse.payload');
-  return { id: f_id, from: f_from, ack: f_ack, payload: f_payload };
+  return { type: 'QueryResponse', id: f_id, from: f_from, ack: f_ack, payload: f_payload } as QueryResponse;
 }
 
 export function writeQueryResponse(w: Writer, v: QueryResponse): number {
@@ -1003,10 +1024,11 @@ export function writeQueryResponse(w: Writer, v: QueryResponse): number {
   const vt = w.vtable(24, mask, VT_QUERYRESPONSE, CLEAR_QUERYRESPONSE);
   const at = w.table(25, 8, vt);
   const b = w.buf;
-  { const x = v.id ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('QueryResponse.id', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.id ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('QueryResponse.id', x, 'u64'); w.u64At(at + 8, x); }
   b[at + 24] = v.ack ? 1 : 0;
   w.patch(at + 16, w.str(f_from, 'QueryResponse.from'));
-  if (h_payload) w.patch(at + 20, w.bytes(f_payload, 'QueryResponse.payload'));
+  if (h_payload) w.patch(at + 20, w.bytes(f_payload, 'QueryResponse.payload')); else w.u32At(at + 20, 0);
   return at;
 }
 
@@ -1025,7 +1047,7 @@ export function readReplicationAck(r: Reader, pos: number, depth: number): Repli
   const f_matchIndex = o === 0 ? 0 : r.u64(pos + o, 'ReplicationAck.matchIndex');
   o = r.field(vt, vs, ts, 8, 1, 'ReplicationAck.success');
   const f_success = o === 0 ? false : b[pos + o] !== 0;
-  return { term: f_term, matchIndex: f_matchIndex, success: f_success };
+  return { type: 'ReplicationAck', term: f_term, matchIndex: f_matchIndex, success: f_success } as ReplicationAck;
 }
 
 export function writeReplicationAck(w: Writer, v: ReplicationAck): number {
@@ -1033,8 +1055,9 @@ export function writeReplicationAck(w: Writer, v: ReplicationAck): number {
   const vt = w.vtable(25, mask, VT_REPLICATIONACK, CLEAR_REPLICATIONACK);
   const at = w.table(25, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationAck.term', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.matchIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationAck.matchIndex', x, 'u64'); w.i64At(at + 16, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationAck.term', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.matchIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationAck.matchIndex', x, 'u64'); w.u64At(at + 16, x); }
   b[at + 24] = v.success ? 1 : 0;
   return at;
 }
@@ -1067,7 +1090,7 @@ export function readReplicationEntries(r: Reader, pos: number, depth: number): R
     f_entries = new Array<LogEntry>(count);
     for (let i = 0; i < count; i++) f_entries[i] = readLogEntry(r, r.off(data + 4 * i), depth + 1);
   }
-  return { term: f_term, leader: f_leader, prevIndex: f_prevIndex, prevTerm: f_prevTerm, commit: f_commit, entries: f_entries };
+  return { type: 'ReplicationEntries', term: f_term, leader: f_leader, prevIndex: f_prevIndex, prevTerm: f_prevTerm, commit: f_commit, entries: f_entries } as ReplicationEntries;
 }
 
 export function writeReplicationEntries(w: Writer, v: ReplicationEntries): number {
@@ -1079,12 +1102,13 @@ export function writeReplicationEntries(w: Writer, v: ReplicationEntries): numbe
   const vt = w.vtable(26, mask, VT_REPLICATIONENTRIES, CLEAR_REPLICATIONENTRIES);
   const at = w.table(48, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationEntries.term', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.prevIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationEntries.prevIndex', x, 'u64'); w.i64At(at + 16, x); }
-  { const x = v.prevTerm ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationEntries.prevTerm', x, 'u64'); w.i64At(at + 24, x); }
-  { const x = v.commit ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('ReplicationEntries.commit', x, 'u64'); w.i64At(at + 32, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationEntries.term', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.prevIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationEntries.prevIndex', x, 'u64'); w.u64At(at + 16, x); }
+  { const x = v.prevTerm ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationEntries.prevTerm', x, 'u64'); w.u64At(at + 24, x); }
+  { const x = v.commit ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('ReplicationEntries.commit', x, 'u64'); w.u64At(at + 32, x); }
   w.patch(at + 40, w.str(f_leader, 'ReplicationEntries.leader'));
-  if (h_entries) w.patch(at + 44, w.tables(f_entries, writeLogEntry));
+  if (h_entries) w.patch(at + 44, w.tables(f_entries, writeLogEntry)); else w.u32At(at + 44, 0);
   return at;
 }
 
@@ -1108,7 +1132,7 @@ export function readRequest(r: Reader, pos: number, depth: number): Request {
   const f_attempt = o === 0 ? 0 : b[pos + o];
   o = r.field(vt, vs, ts, 12, 4, 'Request.timeoutMs');
   const f_timeoutMs = o === 0 ? 0 : u32(b, pos + o);
-  return { topic: f_topic, payload: f_payload, idempotent: f_idempotent, attempt: f_attempt, timeoutMs: f_timeoutMs };
+  return { type: 'Request', topic: f_topic, payload: f_payload, idempotent: f_idempotent, attempt: f_attempt, timeoutMs: f_timeoutMs } as Request;
 }
 
 export function writeRequest(w: Writer, v: Request): number {
@@ -1124,7 +1148,7 @@ export function writeRequest(w: Writer, v: Request): number {
   { const x = v.attempt ?? 0; if (x !== (x & 0xff)) throw w.range('Request.attempt', x, 'u8'); b[at + 17] = x; }
   { const x = v.timeoutMs ?? 0; if (x !== x >>> 0) throw w.range('Request.timeoutMs', x, 'u32'); w.u32At(at + 12, x); }
   w.patch(at + 4, w.str(f_topic, 'Request.topic'));
-  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Request.payload'));
+  if (h_payload) w.patch(at + 8, w.bytes(f_payload, 'Request.payload')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -1150,7 +1174,7 @@ export function readRequestVote(r: Reader, pos: number, depth: number): RequestV
   const f_preVote = o === 0 ? false : b[pos + o] !== 0;
   o = r.field(vt, vs, ts, 14, 1, 'RequestVote.leadershipTransfer');
   const f_leadershipTransfer = o === 0 ? false : b[pos + o] !== 0;
-  return { term: f_term, candidate: f_candidate, lastLogIndex: f_lastLogIndex, lastLogTerm: f_lastLogTerm, preVote: f_preVote, leadershipTransfer: f_leadershipTransfer };
+  return { type: 'RequestVote', term: f_term, candidate: f_candidate, lastLogIndex: f_lastLogIndex, lastLogTerm: f_lastLogTerm, preVote: f_preVote, leadershipTransfer: f_leadershipTransfer } as RequestVote;
 }
 
 export function writeRequestVote(w: Writer, v: RequestVote): number {
@@ -1160,9 +1184,10 @@ export function writeRequestVote(w: Writer, v: RequestVote): number {
   const vt = w.vtable(28, mask, VT_REQUESTVOTE, CLEAR_REQUESTVOTE);
   const at = w.table(38, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('RequestVote.term', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.lastLogIndex ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('RequestVote.lastLogIndex', x, 'u64'); w.i64At(at + 16, x); }
-  { const x = v.lastLogTerm ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('RequestVote.lastLogTerm', x, 'u64'); w.i64At(at + 24, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('RequestVote.term', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.lastLogIndex ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('RequestVote.lastLogIndex', x, 'u64'); w.u64At(at + 16, x); }
+  { const x = v.lastLogTerm ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('RequestVote.lastLogTerm', x, 'u64'); w.u64At(at + 24, x); }
   b[at + 36] = v.preVote ? 1 : 0;
   b[at + 37] = v.leadershipTransfer ? 1 : 0;
   w.patch(at + 32, w.str(f_candidate, 'RequestVote.candidate'));
@@ -1186,7 +1211,7 @@ export function readRequestVoteResponse(r: Reader, pos: number, depth: number): 
   const f_preVote = o === 0 ? false : b[pos + o] !== 0;
   o = r.field(vt, vs, ts, 10, 4, 'RequestVoteResponse.voter');
   const f_voter = o === 0 ? '' : r.str(pos + o, 'RequestVoteResponse.voter');
-  return { term: f_term, granted: f_granted, preVote: f_preVote, voter: f_voter };
+  return { type: 'RequestVoteResponse', term: f_term, granted: f_granted, preVote: f_preVote, voter: f_voter } as RequestVoteResponse;
 }
 
 export function writeRequestVoteResponse(w: Writer, v: RequestVoteResponse): number {
@@ -1196,10 +1221,11 @@ export function writeRequestVoteResponse(w: Writer, v: RequestVoteResponse): num
   const vt = w.vtable(29, mask, VT_REQUESTVOTERESPONSE, CLEAR_REQUESTVOTERESPONSE);
   const at = w.table(22, 8, vt);
   const b = w.buf;
-  { const x = v.term ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('RequestVoteResponse.term', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.term ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('RequestVoteResponse.term', x, 'u64'); w.u64At(at + 8, x); }
   b[at + 20] = v.granted ? 1 : 0;
   b[at + 21] = v.preVote ? 1 : 0;
-  if (h_voter) w.patch(at + 16, w.str(f_voter, 'RequestVoteResponse.voter'));
+  if (h_voter) w.patch(at + 16, w.str(f_voter, 'RequestVoteResponse.voter')); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -1214,7 +1240,7 @@ export function readResponse(r: Reader, pos: number, depth: number): Response {
   let o = 0;
   o = r.field(vt, vs, ts, 4, 4, 'Response.payload');
   const f_payload = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'Response.payload');
-  return { payload: f_payload };
+  return { type: 'Response', payload: f_payload } as Response;
 }
 
 export function writeResponse(w: Writer, v: Response): number {
@@ -1224,7 +1250,7 @@ export function writeResponse(w: Writer, v: Response): number {
   const vt = w.vtable(30, mask, VT_RESPONSE, CLEAR_RESPONSE);
   const at = w.table(8, 4, vt);
   const b = w.buf;
-  if (h_payload) w.patch(at + 4, w.bytes(f_payload, 'Response.payload'));
+  if (h_payload) w.patch(at + 4, w.bytes(f_payload, 'Response.payload')); else w.u32At(at + 4, 0);
   return at;
 }
 
@@ -1260,7 +1286,7 @@ export function readSwimAck(r: Reader, pos: number, depth: number): SwimAck {
     f_broadcasts = new Array<SwimBroadcast>(count);
     for (let i = 0; i < count; i++) f_broadcasts[i] = readSwimBroadcast(r, r.off(data + 4 * i), depth + 1);
   }
-  return { seq: f_seq, source: f_source, payload: f_payload, updates: f_updates, broadcasts: f_broadcasts };
+  return { type: 'SwimAck', seq: f_seq, source: f_source, payload: f_payload, updates: f_updates, broadcasts: f_broadcasts } as SwimAck;
 }
 
 export function writeSwimAck(w: Writer, v: SwimAck): number {
@@ -1278,9 +1304,9 @@ export function writeSwimAck(w: Writer, v: SwimAck): number {
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimAck.seq', x, 'u32'); w.u32At(at + 4, x); }
   w.patch(at + 8, w.str(f_source, 'SwimAck.source'));
-  if (h_payload) w.patch(at + 12, w.bytes(f_payload, 'SwimAck.payload'));
-  if (h_updates) w.patch(at + 16, w.tables(f_updates, writeSwimUpdate));
-  if (h_broadcasts) w.patch(at + 20, w.tables(f_broadcasts, writeSwimBroadcast));
+  if (h_payload) w.patch(at + 12, w.bytes(f_payload, 'SwimAck.payload')); else w.u32At(at + 12, 0);
+  if (h_updates) w.patch(at + 16, w.tables(f_updates, writeSwimUpdate)); else w.u32At(at + 16, 0);
+  if (h_broadcasts) w.patch(at + 20, w.tables(f_broadcasts, writeSwimBroadcast)); else w.u32At(at + 20, 0);
   return at;
 }
 
@@ -1317,10 +1343,11 @@ export function writeSwimBroadcast(w: Writer, v: SwimBroadcast): number {
   const vt = w.vtable(32, mask, VT_SWIMBROADCAST, CLEAR_SWIMBROADCAST);
   const at = w.table(28, 8, vt);
   const b = w.buf;
-  { const x = v.id ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SwimBroadcast.id', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.id ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SwimBroadcast.id', x, 'u64'); w.u64At(at + 8, x); }
   w.patch(at + 16, w.str(f_origin, 'SwimBroadcast.origin'));
   w.patch(at + 20, w.str(f_topic, 'SwimBroadcast.topic'));
-  if (h_payload) w.patch(at + 24, w.bytes(f_payload, 'SwimBroadcast.payload'));
+  if (h_payload) w.patch(at + 24, w.bytes(f_payload, 'SwimBroadcast.payload')); else w.u32At(at + 24, 0);
   return at;
 }
 
@@ -1352,7 +1379,7 @@ export function readSwimGossip(r: Reader, pos: number, depth: number): SwimGossi
     f_broadcasts = new Array<SwimBroadcast>(count);
     for (let i = 0; i < count; i++) f_broadcasts[i] = readSwimBroadcast(r, r.off(data + 4 * i), depth + 1);
   }
-  return { source: f_source, updates: f_updates, broadcasts: f_broadcasts };
+  return { type: 'SwimGossip', source: f_source, updates: f_updates, broadcasts: f_broadcasts } as SwimGossip;
 }
 
 export function writeSwimGossip(w: Writer, v: SwimGossip): number {
@@ -1367,8 +1394,8 @@ export function writeSwimGossip(w: Writer, v: SwimGossip): number {
   const at = w.table(16, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_source, 'SwimGossip.source'));
-  if (h_updates) w.patch(at + 8, w.tables(f_updates, writeSwimUpdate));
-  if (h_broadcasts) w.patch(at + 12, w.tables(f_broadcasts, writeSwimBroadcast));
+  if (h_updates) w.patch(at + 8, w.tables(f_updates, writeSwimUpdate)); else w.u32At(at + 8, 0);
+  if (h_broadcasts) w.patch(at + 12, w.tables(f_broadcasts, writeSwimBroadcast)); else w.u32At(at + 12, 0);
   return at;
 }
 
@@ -1402,7 +1429,7 @@ export function readSwimNack(r: Reader, pos: number, depth: number): SwimNack {
     f_broadcasts = new Array<SwimBroadcast>(count);
     for (let i = 0; i < count; i++) f_broadcasts[i] = readSwimBroadcast(r, r.off(data + 4 * i), depth + 1);
   }
-  return { seq: f_seq, source: f_source, updates: f_updates, broadcasts: f_broadcasts };
+  return { type: 'SwimNack', seq: f_seq, source: f_source, updates: f_updates, broadcasts: f_broadcasts } as SwimNack;
 }
 
 export function writeSwimNack(w: Writer, v: SwimNack): number {
@@ -1418,8 +1445,8 @@ export function writeSwimNack(w: Writer, v: SwimNack): number {
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimNack.seq', x, 'u32'); w.u32At(at + 4, x); }
   w.patch(at + 8, w.str(f_source, 'SwimNack.source'));
-  if (h_updates) w.patch(at + 12, w.tables(f_updates, writeSwimUpdate));
-  if (h_broadcasts) w.patch(at + 16, w.tables(f_broadcasts, writeSwimBroadcast));
+  if (h_updates) w.patch(at + 12, w.tables(f_updates, writeSwimUpdate)); else w.u32At(at + 12, 0);
+  if (h_broadcasts) w.patch(at + 16, w.tables(f_broadcasts, writeSwimBroadcast)); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -1460,7 +1487,7 @@ export function readSwimPing(r: Reader, pos: number, depth: number): SwimPing {
     f_broadcasts = new Array<SwimBroadcast>(count);
     for (let i = 0; i < count; i++) f_broadcasts[i] = readSwimBroadcast(r, r.off(data + 4 * i), depth + 1);
   }
-  return { seq: f_seq, target: f_target, source: f_source, sourceHost: f_sourceHost, sourcePort: f_sourcePort, updates: f_updates, broadcasts: f_broadcasts };
+  return { type: 'SwimPing', seq: f_seq, target: f_target, source: f_source, sourceHost: f_sourceHost, sourcePort: f_sourcePort, updates: f_updates, broadcasts: f_broadcasts } as SwimPing;
 }
 
 export function writeSwimPing(w: Writer, v: SwimPing): number {
@@ -1482,9 +1509,9 @@ export function writeSwimPing(w: Writer, v: SwimPing): number {
   { const x = v.sourcePort ?? 0; if (x !== (x & 0xffff)) throw w.range('SwimPing.sourcePort', x, 'u16'); b[at + 28] = x; b[at + 28 + 1] = x >>> 8; }
   w.patch(at + 8, w.str(f_target, 'SwimPing.target'));
   w.patch(at + 12, w.str(f_source, 'SwimPing.source'));
-  if (h_sourceHost) w.patch(at + 16, w.str(f_sourceHost, 'SwimPing.sourceHost'));
-  if (h_updates) w.patch(at + 20, w.tables(f_updates, writeSwimUpdate));
-  if (h_broadcasts) w.patch(at + 24, w.tables(f_broadcasts, writeSwimBroadcast));
+  if (h_sourceHost) w.patch(at + 16, w.str(f_sourceHost, 'SwimPing.sourceHost')); else w.u32At(at + 16, 0);
+  if (h_updates) w.patch(at + 20, w.tables(f_updates, writeSwimUpdate)); else w.u32At(at + 20, 0);
+  if (h_broadcasts) w.patch(at + 24, w.tables(f_broadcasts, writeSwimBroadcast)); else w.u32At(at + 24, 0);
   return at;
 }
 
@@ -1531,7 +1558,7 @@ export function readSwimPingReq(r: Reader, pos: number, depth: number): SwimPing
     f_broadcasts = new Array<SwimBroadcast>(count);
     for (let i = 0; i < count; i++) f_broadcasts[i] = readSwimBroadcast(r, r.off(data + 4 * i), depth + 1);
   }
-  return { seq: f_seq, target: f_target, targetHost: f_targetHost, targetPort: f_targetPort, wantNack: f_wantNack, source: f_source, sourceHost: f_sourceHost, sourcePort: f_sourcePort, updates: f_updates, broadcasts: f_broadcasts };
+  return { type: 'SwimPingReq', seq: f_seq, target: f_target, targetHost: f_targetHost, targetPort: f_targetPort, wantNack: f_wantNack, source: f_source, sourceHost: f_sourceHost, sourcePort: f_sourcePort, updates: f_updates, broadcasts: f_broadcasts } as SwimPingReq;
 }
 
 export function writeSwimPingReq(w: Writer, v: SwimPingReq): number {
@@ -1556,11 +1583,11 @@ export function writeSwimPingReq(w: Writer, v: SwimPingReq): number {
   b[at + 36] = v.wantNack ? 1 : 0;
   { const x = v.sourcePort ?? 0; if (x !== (x & 0xffff)) throw w.range('SwimPingReq.sourcePort', x, 'u16'); b[at + 34] = x; b[at + 34 + 1] = x >>> 8; }
   w.patch(at + 8, w.str(f_target, 'SwimPingReq.target'));
-  if (h_targetHost) w.patch(at + 12, w.str(f_targetHost, 'SwimPingReq.targetHost'));
+  if (h_targetHost) w.patch(at + 12, w.str(f_targetHost, 'SwimPingReq.targetHost')); else w.u32At(at + 12, 0);
   w.patch(at + 16, w.str(f_source, 'SwimPingReq.source'));
-  if (h_sourceHost) w.patch(at + 20, w.str(f_sourceHost, 'SwimPingReq.sourceHost'));
-  if (h_updates) w.patch(at + 24, w.tables(f_updates, writeSwimUpdate));
-  if (h_broadcasts) w.patch(at + 28, w.tables(f_broadcasts, writeSwimBroadcast));
+  if (h_sourceHost) w.patch(at + 20, w.str(f_sourceHost, 'SwimPingReq.sourceHost')); else w.u32At(at + 20, 0);
+  if (h_updates) w.patch(at + 24, w.tables(f_updates, writeSwimUpdate)); else w.u32At(at + 24, 0);
+  if (h_broadcasts) w.patch(at + 28, w.tables(f_broadcasts, writeSwimBroadcast)); else w.u32At(at + 28, 0);
   return at;
 }
 
@@ -1590,7 +1617,7 @@ export function readSwimPushPull(r: Reader, pos: number, depth: number): SwimPus
   }
   o = r.field(vt, vs, ts, 12, 4, 'SwimPushPull.userState');
   const f_userState = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'SwimPushPull.userState');
-  return { join: f_join, reply: f_reply, source: f_source, members: f_members, userState: f_userState };
+  return { type: 'SwimPushPull', join: f_join, reply: f_reply, source: f_source, members: f_members, userState: f_userState } as SwimPushPull;
 }
 
 export function writeSwimPushPull(w: Writer, v: SwimPushPull): number {
@@ -1607,8 +1634,8 @@ export function writeSwimPushPull(w: Writer, v: SwimPushPull): number {
   b[at + 16] = v.join ? 1 : 0;
   b[at + 17] = v.reply ? 1 : 0;
   w.patch(at + 4, w.str(f_source, 'SwimPushPull.source'));
-  if (h_members) w.patch(at + 8, w.tables(f_members, writeMemberRecord));
-  if (h_userState) w.patch(at + 12, w.bytes(f_userState, 'SwimPushPull.userState'));
+  if (h_members) w.patch(at + 8, w.tables(f_members, writeMemberRecord)); else w.u32At(at + 8, 0);
+  if (h_userState) w.patch(at + 12, w.bytes(f_userState, 'SwimPushPull.userState')); else w.u32At(at + 12, 0);
   return at;
 }
 
@@ -1652,13 +1679,14 @@ export function writeSwimUpdate(w: Writer, v: SwimUpdate): number {
   const vt = w.vtable(38, mask, VT_SWIMUPDATE, CLEAR_SWIMUPDATE);
   const at = w.table(35, 8, vt);
   const b = w.buf;
+  w.zero(at + 4, 4);
   { const x = v.state ?? 0; if (x !== (x & 0xff)) throw w.range('SwimUpdate.state', x, 'u8'); b[at + 34] = x; }
-  { const x = v.incarnation ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SwimUpdate.incarnation', x, 'u64'); w.i64At(at + 8, x); }
+  { const x = v.incarnation ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SwimUpdate.incarnation', x, 'u64'); w.u64At(at + 8, x); }
   { const x = v.port ?? 0; if (x !== (x & 0xffff)) throw w.range('SwimUpdate.port', x, 'u16'); b[at + 32] = x; b[at + 32 + 1] = x >>> 8; }
   w.patch(at + 16, w.str(f_node, 'SwimUpdate.node'));
-  if (h_from) w.patch(at + 20, w.str(f_from, 'SwimUpdate.from'));
-  if (h_host) w.patch(at + 24, w.str(f_host, 'SwimUpdate.host'));
-  if (h_meta) w.patch(at + 28, w.bytes(f_meta, 'SwimUpdate.meta'));
+  if (h_from) w.patch(at + 20, w.str(f_from, 'SwimUpdate.from')); else w.u32At(at + 20, 0);
+  if (h_host) w.patch(at + 24, w.str(f_host, 'SwimUpdate.host')); else w.u32At(at + 24, 0);
+  if (h_meta) w.patch(at + 28, w.bytes(f_meta, 'SwimUpdate.meta')); else w.u32At(at + 28, 0);
   return at;
 }
 
@@ -1678,7 +1706,7 @@ export function readSyncRequest(r: Reader, pos: number, depth: number): SyncRequ
   const f_sinceVersion = o === 0 ? 0 : r.u64(pos + o, 'SyncRequest.sinceVersion');
   o = r.field(vt, vs, ts, 8, 1, 'SyncRequest.full');
   const f_full = o === 0 ? false : b[pos + o] !== 0;
-  return { service: f_service, sinceVersion: f_sinceVersion, full: f_full };
+  return { type: 'SyncRequest', service: f_service, sinceVersion: f_sinceVersion, full: f_full } as SyncRequest;
 }
 
 export function writeSyncRequest(w: Writer, v: SyncRequest): number {
@@ -1688,7 +1716,8 @@ export function writeSyncRequest(w: Writer, v: SyncRequest): number {
   const vt = w.vtable(39, mask, VT_SYNCREQUEST, CLEAR_SYNCREQUEST);
   const at = w.table(21, 8, vt);
   const b = w.buf;
-  { const x = v.sinceVersion ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SyncRequest.sinceVersion', x, 'u64'); w.i64At(at + 8, x); }
+  w.zero(at + 4, 4);
+  { const x = v.sinceVersion ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SyncRequest.sinceVersion', x, 'u64'); w.u64At(at + 8, x); }
   b[at + 20] = v.full ? 1 : 0;
   w.patch(at + 16, w.str(f_service, 'SyncRequest.service'));
   return at;
@@ -1720,7 +1749,7 @@ export function readSyncResponse(r: Reader, pos: number, depth: number): SyncRes
   const f_transferId = o === 0 ? 0 : r.u64(pos + o, 'SyncResponse.transferId');
   o = r.field(vt, vs, ts, 18, 4, 'SyncResponse.inlineData');
   const f_inlineData = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'SyncResponse.inlineData');
-  return { service: f_service, baseVersion: f_baseVersion, version: f_version, full: f_full, totalBytes: f_totalBytes, digest: f_digest, transferId: f_transferId, inlineData: f_inlineData };
+  return { type: 'SyncResponse', service: f_service, baseVersion: f_baseVersion, version: f_version, full: f_full, totalBytes: f_totalBytes, digest: f_digest, transferId: f_transferId, inlineData: f_inlineData } as SyncResponse;
 }
 
 export function writeSyncResponse(w: Writer, v: SyncResponse): number {
@@ -1734,14 +1763,15 @@ export function writeSyncResponse(w: Writer, v: SyncResponse): number {
   const vt = w.vtable(40, mask, VT_SYNCRESPONSE, CLEAR_SYNCRESPONSE);
   const at = w.table(53, 8, vt);
   const b = w.buf;
-  { const x = v.baseVersion ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SyncResponse.baseVersion', x, 'u64'); w.i64At(at + 8, x); }
-  { const x = v.version ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SyncResponse.version', x, 'u64'); w.i64At(at + 16, x); }
+  w.zero(at + 4, 4);
+  { const x = v.baseVersion ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SyncResponse.baseVersion', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.version ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SyncResponse.version', x, 'u64'); w.u64At(at + 16, x); }
   b[at + 52] = v.full ? 1 : 0;
-  { const x = v.totalBytes ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SyncResponse.totalBytes', x, 'u64'); w.i64At(at + 24, x); }
-  { const x = v.transferId ?? 0; if (!(x >= 0 && Number.isSafeInteger(x))) throw w.range('SyncResponse.transferId', x, 'u64'); w.i64At(at + 32, x); }
+  { const x = v.totalBytes ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SyncResponse.totalBytes', x, 'u64'); w.u64At(at + 24, x); }
+  { const x = v.transferId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('SyncResponse.transferId', x, 'u64'); w.u64At(at + 32, x); }
   w.patch(at + 40, w.str(f_service, 'SyncResponse.service'));
-  if (h_digest) w.patch(at + 44, w.bytes(f_digest, 'SyncResponse.digest'));
-  if (h_inlineData) w.patch(at + 48, w.bytes(f_inlineData, 'SyncResponse.inlineData'));
+  if (h_digest) w.patch(at + 44, w.bytes(f_digest, 'SyncResponse.digest')); else w.u32At(at + 44, 0);
+  if (h_inlineData) w.patch(at + 48, w.bytes(f_inlineData, 'SyncResponse.inlineData')); else w.u32At(at + 48, 0);
   return at;
 }
 
@@ -1772,7 +1802,7 @@ export function writeTag(w: Writer, v: Tag): number {
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_key, 'Tag.key'));
-  if (h_value) w.patch(at + 8, w.str(f_value, 'Tag.value'));
+  if (h_value) w.patch(at + 8, w.str(f_value, 'Tag.value')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -1790,7 +1820,7 @@ export function readTxAbort(r: Reader, pos: number, depth: number): TxAbort {
   const f_txId = o === 0 ? '' : r.str(pos + o, 'TxAbort.txId');
   o = r.field(vt, vs, ts, 6, 4, 'TxAbort.reason');
   const f_reason = o === 0 ? '' : r.str(pos + o, 'TxAbort.reason');
-  return { txId: f_txId, reason: f_reason };
+  return { type: 'TxAbort', txId: f_txId, reason: f_reason } as TxAbort;
 }
 
 export function writeTxAbort(w: Writer, v: TxAbort): number {
@@ -1803,7 +1833,7 @@ export function writeTxAbort(w: Writer, v: TxAbort): number {
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxAbort.txId'));
-  if (h_reason) w.patch(at + 8, w.str(f_reason, 'TxAbort.reason'));
+  if (h_reason) w.patch(at + 8, w.str(f_reason, 'TxAbort.reason')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -1819,7 +1849,7 @@ export function readTxCommit(r: Reader, pos: number, depth: number): TxCommit {
   o = r.field(vt, vs, ts, 4, 4, 'TxCommit.txId');
   if (o === 0) throw r.missing('TxCommit.txId', pos);
   const f_txId = o === 0 ? '' : r.str(pos + o, 'TxCommit.txId');
-  return { txId: f_txId };
+  return { type: 'TxCommit', txId: f_txId } as TxCommit;
 }
 
 export function writeTxCommit(w: Writer, v: TxCommit): number {
@@ -1852,7 +1882,7 @@ export function readTxPrepare(r: Reader, pos: number, depth: number): TxPrepare 
   const f_participants = o === 0 ? [] : r.strings(pos + o, 'TxPrepare.participants');
   o = r.field(vt, vs, ts, 10, 4, 'TxPrepare.payload');
   const f_payload = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'TxPrepare.payload');
-  return { txId: f_txId, coordinator: f_coordinator, participants: f_participants, payload: f_payload };
+  return { type: 'TxPrepare', txId: f_txId, coordinator: f_coordinator, participants: f_participants, payload: f_payload } as TxPrepare;
 }
 
 export function writeTxPrepare(w: Writer, v: TxPrepare): number {
@@ -1870,8 +1900,8 @@ export function writeTxPrepare(w: Writer, v: TxPrepare): number {
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxPrepare.txId'));
   w.patch(at + 8, w.str(f_coordinator, 'TxPrepare.coordinator'));
-  if (h_participants) w.patch(at + 12, w.strings(f_participants, 'TxPrepare.participants'));
-  if (h_payload) w.patch(at + 16, w.bytes(f_payload, 'TxPrepare.payload'));
+  if (h_participants) w.patch(at + 12, w.strings(f_participants, 'TxPrepare.participants')); else w.u32At(at + 12, 0);
+  if (h_payload) w.patch(at + 16, w.bytes(f_payload, 'TxPrepare.payload')); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -1889,7 +1919,7 @@ export function readTxStatusRequest(r: Reader, pos: number, depth: number): TxSt
   const f_txId = o === 0 ? '' : r.str(pos + o, 'TxStatusRequest.txId');
   o = r.field(vt, vs, ts, 6, 4, 'TxStatusRequest.asker');
   const f_asker = o === 0 ? '' : r.str(pos + o, 'TxStatusRequest.asker');
-  return { txId: f_txId, asker: f_asker };
+  return { type: 'TxStatusRequest', txId: f_txId, asker: f_asker } as TxStatusRequest;
 }
 
 export function writeTxStatusRequest(w: Writer, v: TxStatusRequest): number {
@@ -1902,7 +1932,7 @@ export function writeTxStatusRequest(w: Writer, v: TxStatusRequest): number {
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxStatusRequest.txId'));
-  if (h_asker) w.patch(at + 8, w.str(f_asker, 'TxStatusRequest.asker'));
+  if (h_asker) w.patch(at + 8, w.str(f_asker, 'TxStatusRequest.asker')); else w.u32At(at + 8, 0);
   return at;
 }
 
@@ -1923,7 +1953,7 @@ export function readTxStatusResponse(r: Reader, pos: number, depth: number): TxS
   const f_participant = o === 0 ? '' : r.str(pos + o, 'TxStatusResponse.participant');
   o = r.field(vt, vs, ts, 8, 1, 'TxStatusResponse.state');
   const f_state = o === 0 ? 0 : b[pos + o];
-  return { txId: f_txId, participant: f_participant, state: f_state };
+  return { type: 'TxStatusResponse', txId: f_txId, participant: f_participant, state: f_state } as TxStatusResponse;
 }
 
 export function writeTxStatusResponse(w: Writer, v: TxStatusResponse): number {
@@ -1960,7 +1990,7 @@ export function readTxVote(r: Reader, pos: number, depth: number): TxVote {
   const f_vote = o === 0 ? 0 : b[pos + o];
   o = r.field(vt, vs, ts, 10, 4, 'TxVote.reason');
   const f_reason = o === 0 ? '' : r.str(pos + o, 'TxVote.reason');
-  return { txId: f_txId, participant: f_participant, vote: f_vote, reason: f_reason };
+  return { type: 'TxVote', txId: f_txId, participant: f_participant, vote: f_vote, reason: f_reason } as TxVote;
 }
 
 export function writeTxVote(w: Writer, v: TxVote): number {
@@ -1977,7 +2007,7 @@ export function writeTxVote(w: Writer, v: TxVote): number {
   { const x = v.vote ?? 0; if (x !== (x & 0xff)) throw w.range('TxVote.vote', x, 'u8'); b[at + 16] = x; }
   w.patch(at + 4, w.str(f_txId, 'TxVote.txId'));
   w.patch(at + 8, w.str(f_participant, 'TxVote.participant'));
-  if (h_reason) w.patch(at + 12, w.str(f_reason, 'TxVote.reason'));
+  if (h_reason) w.patch(at + 12, w.str(f_reason, 'TxVote.reason')); else w.u32At(at + 12, 0);
   return at;
 }
 
@@ -2027,47 +2057,47 @@ const BODY_TAGS: Record<string, number | undefined> = {
 
 export function readBody(r: Reader, tag: number, pos: number, depth: number): BodyValue {
   switch (tag) {
-    case 1: { const x = readHandshakeRequest(r, pos, depth) as BodyValue; x.type = 'HandshakeRequest'; return x; }
-    case 2: { const x = readHandshakeResponse(r, pos, depth) as BodyValue; x.type = 'HandshakeResponse'; return x; }
-    case 3: { const x = readHandshakeConfirm(r, pos, depth) as BodyValue; x.type = 'HandshakeConfirm'; return x; }
-    case 4: { const x = readPing(r, pos, depth) as BodyValue; x.type = 'Ping'; return x; }
-    case 5: { const x = readPong(r, pos, depth) as BodyValue; x.type = 'Pong'; return x; }
-    case 6: { const x = readHeartbeatPing(r, pos, depth) as BodyValue; x.type = 'HeartbeatPing'; return x; }
-    case 7: { const x = readHeartbeatPong(r, pos, depth) as BodyValue; x.type = 'HeartbeatPong'; return x; }
-    case 8: { const x = readSwimPing(r, pos, depth) as BodyValue; x.type = 'SwimPing'; return x; }
-    case 9: { const x = readSwimPingReq(r, pos, depth) as BodyValue; x.type = 'SwimPingReq'; return x; }
-    case 10: { const x = readSwimAck(r, pos, depth) as BodyValue; x.type = 'SwimAck'; return x; }
-    case 11: { const x = readSwimNack(r, pos, depth) as BodyValue; x.type = 'SwimNack'; return x; }
-    case 12: { const x = readSwimGossip(r, pos, depth) as BodyValue; x.type = 'SwimGossip'; return x; }
-    case 13: { const x = readSwimPushPull(r, pos, depth) as BodyValue; x.type = 'SwimPushPull'; return x; }
-    case 14: { const x = readMessage(r, pos, depth) as BodyValue; x.type = 'Message'; return x; }
-    case 15: { const x = readRequest(r, pos, depth) as BodyValue; x.type = 'Request'; return x; }
-    case 16: { const x = readResponse(r, pos, depth) as BodyValue; x.type = 'Response'; return x; }
-    case 17: { const x = readQueryRequest(r, pos, depth) as BodyValue; x.type = 'QueryRequest'; return x; }
-    case 18: { const x = readQueryResponse(r, pos, depth) as BodyValue; x.type = 'QueryResponse'; return x; }
-    case 19: { const x = readReplicationEntries(r, pos, depth) as BodyValue; x.type = 'ReplicationEntries'; return x; }
-    case 20: { const x = readReplicationAck(r, pos, depth) as BodyValue; x.type = 'ReplicationAck'; return x; }
-    case 21: { const x = readRequestVote(r, pos, depth) as BodyValue; x.type = 'RequestVote'; return x; }
-    case 22: { const x = readRequestVoteResponse(r, pos, depth) as BodyValue; x.type = 'RequestVoteResponse'; return x; }
-    case 23: { const x = readAppendEntries(r, pos, depth) as BodyValue; x.type = 'AppendEntries'; return x; }
-    case 24: { const x = readAppendEntriesResponse(r, pos, depth) as BodyValue; x.type = 'AppendEntriesResponse'; return x; }
-    case 25: { const x = readMetadataExchange(r, pos, depth) as BodyValue; x.type = 'MetadataExchange'; return x; }
-    case 26: { const x = readMetadataAck(r, pos, depth) as BodyValue; x.type = 'MetadataAck'; return x; }
-    case 27: { const x = readSyncRequest(r, pos, depth) as BodyValue; x.type = 'SyncRequest'; return x; }
-    case 28: { const x = readSyncResponse(r, pos, depth) as BodyValue; x.type = 'SyncResponse'; return x; }
-    case 29: { const x = readClientMigration(r, pos, depth) as BodyValue; x.type = 'ClientMigration'; return x; }
-    case 30: { const x = readClientMigrationAck(r, pos, depth) as BodyValue; x.type = 'ClientMigrationAck'; return x; }
-    case 31: { const x = readFileTransferRequest(r, pos, depth) as BodyValue; x.type = 'FileTransferRequest'; return x; }
-    case 32: { const x = readFileTransferChunk(r, pos, depth) as BodyValue; x.type = 'FileTransferChunk'; return x; }
-    case 33: { const x = readFileTransferAck(r, pos, depth) as BodyValue; x.type = 'FileTransferAck'; return x; }
-    case 34: { const x = readTxPrepare(r, pos, depth) as BodyValue; x.type = 'TxPrepare'; return x; }
-    case 35: { const x = readTxVote(r, pos, depth) as BodyValue; x.type = 'TxVote'; return x; }
-    case 36: { const x = readTxCommit(r, pos, depth) as BodyValue; x.type = 'TxCommit'; return x; }
-    case 37: { const x = readTxAbort(r, pos, depth) as BodyValue; x.type = 'TxAbort'; return x; }
-    case 38: { const x = readTxStatusRequest(r, pos, depth) as BodyValue; x.type = 'TxStatusRequest'; return x; }
-    case 39: { const x = readTxStatusResponse(r, pos, depth) as BodyValue; x.type = 'TxStatusResponse'; return x; }
-    case 40: { const x = readErrorReply(r, pos, depth) as BodyValue; x.type = 'ErrorReply'; return x; }
-    case 41: { const x = readCustom(r, pos, depth) as BodyValue; x.type = 'Custom'; return x; }
+    case 1: return readHandshakeRequest(r, pos, depth) as BodyValue;
+    case 2: return readHandshakeResponse(r, pos, depth) as BodyValue;
+    case 3: return readHandshakeConfirm(r, pos, depth) as BodyValue;
+    case 4: return readPing(r, pos, depth) as BodyValue;
+    case 5: return readPong(r, pos, depth) as BodyValue;
+    case 6: return readHeartbeatPing(r, pos, depth) as BodyValue;
+    case 7: return readHeartbeatPong(r, pos, depth) as BodyValue;
+    case 8: return readSwimPing(r, pos, depth) as BodyValue;
+    case 9: return readSwimPingReq(r, pos, depth) as BodyValue;
+    case 10: return readSwimAck(r, pos, depth) as BodyValue;
+    case 11: return readSwimNack(r, pos, depth) as BodyValue;
+    case 12: return readSwimGossip(r, pos, depth) as BodyValue;
+    case 13: return readSwimPushPull(r, pos, depth) as BodyValue;
+    case 14: return readMessage(r, pos, depth) as BodyValue;
+    case 15: return readRequest(r, pos, depth) as BodyValue;
+    case 16: return readResponse(r, pos, depth) as BodyValue;
+    case 17: return readQueryRequest(r, pos, depth) as BodyValue;
+    case 18: return readQueryResponse(r, pos, depth) as BodyValue;
+    case 19: return readReplicationEntries(r, pos, depth) as BodyValue;
+    case 20: return readReplicationAck(r, pos, depth) as BodyValue;
+    case 21: return readRequestVote(r, pos, depth) as BodyValue;
+    case 22: return readRequestVoteResponse(r, pos, depth) as BodyValue;
+    case 23: return readAppendEntries(r, pos, depth) as BodyValue;
+    case 24: return readAppendEntriesResponse(r, pos, depth) as BodyValue;
+    case 25: return readMetadataExchange(r, pos, depth) as BodyValue;
+    case 26: return readMetadataAck(r, pos, depth) as BodyValue;
+    case 27: return readSyncRequest(r, pos, depth) as BodyValue;
+    case 28: return readSyncResponse(r, pos, depth) as BodyValue;
+    case 29: return readClientMigration(r, pos, depth) as BodyValue;
+    case 30: return readClientMigrationAck(r, pos, depth) as BodyValue;
+    case 31: return readFileTransferRequest(r, pos, depth) as BodyValue;
+    case 32: return readFileTransferChunk(r, pos, depth) as BodyValue;
+    case 33: return readFileTransferAck(r, pos, depth) as BodyValue;
+    case 34: return readTxPrepare(r, pos, depth) as BodyValue;
+    case 35: return readTxVote(r, pos, depth) as BodyValue;
+    case 36: return readTxCommit(r, pos, depth) as BodyValue;
+    case 37: return readTxAbort(r, pos, depth) as BodyValue;
+    case 38: return readTxStatusRequest(r, pos, depth) as BodyValue;
+    case 39: return readTxStatusResponse(r, pos, depth) as BodyValue;
+    case 40: return readErrorReply(r, pos, depth) as BodyValue;
+    case 41: return readCustom(r, pos, depth) as BodyValue;
     default: throw r.unknownTag(tag);
   }
 }
@@ -2122,11 +2152,7 @@ export function writeBody(w: Writer, v: BodyValue): number {
 /** Checks `bytes` and reads its root Envelope. */
 export function readRoot(r: Reader, bytes: Uint8Array): Envelope {
   r.reset(bytes);
-  try {
-    return readEnvelope(r, r.off(0), 1);
-  } finally {
-    r.release();
-  }
+  return readEnvelope(r, r.off(0), 1);
 }
 
 /** Writes `v` as a whole buffer at the writer's position; returns its length. */
