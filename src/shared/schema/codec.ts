@@ -4,12 +4,12 @@
 // and the layout the writer produces).
 /* eslint-disable */
 import { Reader, Writer, EMPTY_BYTES, u16, u32, i32 } from '../envelope/codec-runtime.js';
-import type { Header, AppendEntries, AppendEntriesResponse, Capabilities, ClientMigration, ClientMigrationAck, Custom, Envelope, ErrorReply, FileTransferAck, FileTransferChunk, FileTransferRequest, HandshakeConfirm, HandshakeRequest, HandshakeResponse, HeartbeatPing, HeartbeatPong, LogEntry, MemberRecord, Message, MetadataAck, MetadataExchange, Ping, Pong, QueryRequest, QueryResponse, ReplicationAck, ReplicationEntries, Request, RequestVote, RequestVoteResponse, Response, SwimAck, SwimBroadcast, SwimGossip, SwimNack, SwimPing, SwimPingReq, SwimPushPull, SwimUpdate, SyncRequest, SyncResponse, Tag, TxAbort, TxCommit, TxPrepare, TxStatusRequest, TxStatusResponse, TxVote, BodyValue } from './layout.js';
+import type { Header, AppendEntries, AppendEntriesResponse, Capabilities, Chunk, ClientMigration, ClientMigrationAck, Custom, Envelope, ErrorReply, FileTransferAck, FileTransferChunk, FileTransferRequest, HandshakeConfirm, HandshakeRequest, HandshakeResponse, HeartbeatPing, HeartbeatPong, LogEntry, MemberRecord, Message, MetadataAck, MetadataExchange, Ping, Pong, QueryRequest, QueryResponse, ReplicationAck, ReplicationEntries, Request, RequestVote, RequestVoteResponse, Response, StreamControl, StreamCredit, StreamData, SwimAck, SwimBroadcast, SwimGossip, SwimNack, SwimPing, SwimPingReq, SwimPushPull, SwimUpdate, SyncRequest, SyncResponse, Tag, TxAbort, TxCommit, TxPrepare, TxStatusRequest, TxStatusResponse, TxVote, BodyValue } from './layout.js';
 
 // Silences unused-import checks when a schema has no field of some type.
 void u16; void u32; void i32; void EMPTY_BYTES;
 
-export const TABLE_COUNT = 48;
+export const TABLE_COUNT = 52;
 
 function readHeaderStruct(r: Reader, at: number): Header {
   const b = r.b;
@@ -158,6 +158,41 @@ export function writeCapabilities(w: Writer, v: Capabilities): number {
   return at;
 }
 
+const VT_CHUNK = new Uint8Array([12, 0, 36, 0, 8, 0, 16, 0, 24, 0, 32, 0]);
+const CLEAR_CHUNK: readonly number[] = [10];
+
+export function readChunk(r: Reader, pos: number, depth: number): Chunk {
+  const vt = r.table(pos, depth, 'Chunk');
+  const vs = r.vs;
+  const ts = r.ts;
+  const b = r.b;
+  let o = 0;
+  o = r.field(vt, vs, ts, 4, 8, 'Chunk.messageId');
+  const f_messageId = o === 0 ? 0 : r.u64(pos + o, 'Chunk.messageId');
+  o = r.field(vt, vs, ts, 6, 8, 'Chunk.offset');
+  const f_offset = o === 0 ? 0 : r.u64(pos + o, 'Chunk.offset');
+  o = r.field(vt, vs, ts, 8, 8, 'Chunk.totalBytes');
+  const f_totalBytes = o === 0 ? 0 : r.u64(pos + o, 'Chunk.totalBytes');
+  o = r.field(vt, vs, ts, 10, 4, 'Chunk.data');
+  const f_data = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'Chunk.data');
+  return { type: 'Chunk', messageId: f_messageId, offset: f_offset, totalBytes: f_totalBytes, data: f_data } as Chunk;
+}
+
+export function writeChunk(w: Writer, v: Chunk): number {
+  const f_data = v.data;
+  const h_data = f_data != null && f_data.length > 0;
+  const mask = (h_data ? 1 : 0);
+  const vt = w.vtable(3, mask, VT_CHUNK, CLEAR_CHUNK);
+  const at = w.table(36, 8, vt);
+  const b = w.buf;
+  w.zero(at + 4, 4);
+  { const x = v.messageId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Chunk.messageId', x, 'u64'); w.u64At(at + 8, x); }
+  { const x = v.offset ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Chunk.offset', x, 'u64'); w.u64At(at + 16, x); }
+  { const x = v.totalBytes ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Chunk.totalBytes', x, 'u64'); w.u64At(at + 24, x); }
+  if (h_data) w.patch(at + 32, w.bytes(f_data, 'Chunk.data')); else w.u32At(at + 32, 0);
+  return at;
+}
+
 const VT_CLIENTMIGRATION = new Uint8Array([16, 0, 36, 0, 16, 0, 20, 0, 24, 0, 8, 0, 28, 0, 32, 0]);
 const CLEAR_CLIENTMIGRATION: readonly number[] = [12, 14];
 
@@ -197,7 +232,7 @@ export function writeClientMigration(w: Writer, v: ClientMigration): number {
   const f_reason = v.reason;
   const h_reason = f_reason != null && f_reason.length > 0;
   const mask = (h_state ? 1 : 0) | (h_reason ? 2 : 0);
-  const vt = w.vtable(3, mask, VT_CLIENTMIGRATION, CLEAR_CLIENTMIGRATION);
+  const vt = w.vtable(4, mask, VT_CLIENTMIGRATION, CLEAR_CLIENTMIGRATION);
   const at = w.table(36, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -233,7 +268,7 @@ export function writeClientMigrationAck(w: Writer, v: ClientMigrationAck): numbe
   const f_session = v.session;
   if (!(f_session != null)) throw w.missing('ClientMigrationAck.session');
   const mask = 0;
-  const vt = w.vtable(4, mask, VT_CLIENTMIGRATIONACK, CLEAR_CLIENTMIGRATIONACK);
+  const vt = w.vtable(5, mask, VT_CLIENTMIGRATIONACK, CLEAR_CLIENTMIGRATIONACK);
   const at = w.table(21, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -263,7 +298,7 @@ export function writeCustom(w: Writer, v: Custom): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(5, mask, VT_CUSTOM, CLEAR_CUSTOM);
+  const vt = w.vtable(6, mask, VT_CUSTOM, CLEAR_CUSTOM);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   { const x = v.kind ?? 0; if (x !== x >>> 0) throw w.range('Custom.kind', x, 'u32'); w.u32At(at + 4, x); }
@@ -298,7 +333,7 @@ export function writeEnvelope(w: Writer, v: Envelope): number {
   const t_body = h_body ? BODY_TAGS[f_body!.type] ?? -1 : 0;
   if (t_body < 0) throw w.unknownMember('Envelope.body', f_body);
   const mask = (h_header ? 1 : 0) | (h_body ? 2 : 0) | (h_body ? 4 : 0);
-  const vt = w.vtable(6, mask, VT_ENVELOPE, CLEAR_ENVELOPE);
+  const vt = w.vtable(7, mask, VT_ENVELOPE, CLEAR_ENVELOPE);
   const at = w.table(53, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -330,7 +365,7 @@ export function writeErrorReply(w: Writer, v: ErrorReply): number {
   const f_message = v.message;
   const h_message = f_message != null && f_message.length > 0;
   const mask = (h_message ? 1 : 0);
-  const vt = w.vtable(7, mask, VT_ERRORREPLY, CLEAR_ERRORREPLY);
+  const vt = w.vtable(8, mask, VT_ERRORREPLY, CLEAR_ERRORREPLY);
   const at = w.table(22, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -370,7 +405,7 @@ export function writeFileTransferAck(w: Writer, v: FileTransferAck): number {
   const f_reason = v.reason;
   const h_reason = f_reason != null && f_reason.length > 0;
   const mask = (h_acked ? 1 : 0) | (h_missing ? 2 : 0) | (h_reason ? 4 : 0);
-  const vt = w.vtable(8, mask, VT_FILETRANSFERACK, CLEAR_FILETRANSFERACK);
+  const vt = w.vtable(9, mask, VT_FILETRANSFERACK, CLEAR_FILETRANSFERACK);
   const at = w.table(29, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -410,7 +445,7 @@ export function writeFileTransferChunk(w: Writer, v: FileTransferChunk): number 
   const f_data = v.data;
   const h_data = f_data != null && f_data.length > 0;
   const mask = (h_sha256 ? 1 : 0) | (h_data ? 2 : 0);
-  const vt = w.vtable(9, mask, VT_FILETRANSFERCHUNK, CLEAR_FILETRANSFERCHUNK);
+  const vt = w.vtable(10, mask, VT_FILETRANSFERCHUNK, CLEAR_FILETRANSFERCHUNK);
   const at = w.table(36, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -453,7 +488,7 @@ export function writeFileTransferRequest(w: Writer, v: FileTransferRequest): num
   const f_digest = v.digest;
   const h_digest = f_digest != null && f_digest.length > 0;
   const mask = (h_digest ? 1 : 0);
-  const vt = w.vtable(10, mask, VT_FILETRANSFERREQUEST, CLEAR_FILETRANSFERREQUEST);
+  const vt = w.vtable(11, mask, VT_FILETRANSFERREQUEST, CLEAR_FILETRANSFERREQUEST);
   const at = w.table(37, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -488,7 +523,7 @@ export function writeHandshakeConfirm(w: Writer, v: HandshakeConfirm): number {
   const f_sessionId = v.sessionId;
   const h_sessionId = f_sessionId != null && f_sessionId.length > 0;
   const mask = (h_proof ? 1 : 0) | (h_sessionId ? 2 : 0);
-  const vt = w.vtable(11, mask, VT_HANDSHAKECONFIRM, CLEAR_HANDSHAKECONFIRM);
+  const vt = w.vtable(12, mask, VT_HANDSHAKECONFIRM, CLEAR_HANDSHAKECONFIRM);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   if (h_proof) w.patch(at + 4, w.bytes(f_proof, 'HandshakeConfirm.proof')); else w.u32At(at + 4, 0);
@@ -539,7 +574,7 @@ export function writeHandshakeRequest(w: Writer, v: HandshakeRequest): number {
   const f_advertise = v.advertise;
   const h_advertise = f_advertise != null && f_advertise.length > 0;
   const mask = (h_versions ? 1 : 0) | (h_capabilities ? 2 : 0) | (h_advertise ? 4 : 0);
-  const vt = w.vtable(12, mask, VT_HANDSHAKEREQUEST, CLEAR_HANDSHAKEREQUEST);
+  const vt = w.vtable(13, mask, VT_HANDSHAKEREQUEST, CLEAR_HANDSHAKEREQUEST);
   const at = w.table(40, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -603,7 +638,7 @@ export function writeHandshakeResponse(w: Writer, v: HandshakeResponse): number 
   const f_sessionId = v.sessionId;
   const h_sessionId = f_sessionId != null && f_sessionId.length > 0;
   const mask = (h_reason ? 1 : 0) | (h_nodeId ? 2 : 0) | (h_cluster ? 4 : 0) | (h_capabilities ? 8 : 0) | (h_nonce ? 16 : 0) | (h_proof ? 32 : 0) | (h_sessionId ? 64 : 0);
-  const vt = w.vtable(13, mask, VT_HANDSHAKERESPONSE, CLEAR_HANDSHAKERESPONSE);
+  const vt = w.vtable(14, mask, VT_HANDSHAKERESPONSE, CLEAR_HANDSHAKERESPONSE);
   const at = w.table(47, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -643,7 +678,7 @@ export function readHeartbeatPing(r: Reader, pos: number, depth: number): Heartb
 
 export function writeHeartbeatPing(w: Writer, v: HeartbeatPing): number {
   const mask = 0;
-  const vt = w.vtable(14, mask, VT_HEARTBEATPING, CLEAR_HEARTBEATPING);
+  const vt = w.vtable(15, mask, VT_HEARTBEATPING, CLEAR_HEARTBEATPING);
   const at = w.table(29, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -674,7 +709,7 @@ export function readHeartbeatPong(r: Reader, pos: number, depth: number): Heartb
 
 export function writeHeartbeatPong(w: Writer, v: HeartbeatPong): number {
   const mask = 0;
-  const vt = w.vtable(15, mask, VT_HEARTBEATPONG, CLEAR_HEARTBEATPONG);
+  const vt = w.vtable(16, mask, VT_HEARTBEATPONG, CLEAR_HEARTBEATPONG);
   const at = w.table(25, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -708,7 +743,7 @@ export function writeLogEntry(w: Writer, v: LogEntry): number {
   const f_data = v.data;
   const h_data = f_data != null && f_data.length > 0;
   const mask = (h_data ? 1 : 0);
-  const vt = w.vtable(16, mask, VT_LOGENTRY, CLEAR_LOGENTRY);
+  const vt = w.vtable(17, mask, VT_LOGENTRY, CLEAR_LOGENTRY);
   const at = w.table(29, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -752,7 +787,7 @@ export function writeMemberRecord(w: Writer, v: MemberRecord): number {
   const f_meta = v.meta;
   const h_meta = f_meta != null && f_meta.length > 0;
   const mask = (h_host ? 1 : 0) | (h_meta ? 2 : 0);
-  const vt = w.vtable(17, mask, VT_MEMBERRECORD, CLEAR_MEMBERRECORD);
+  const vt = w.vtable(18, mask, VT_MEMBERRECORD, CLEAR_MEMBERRECORD);
   const at = w.table(31, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -788,7 +823,7 @@ export function writeMessage(w: Writer, v: Message): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(18, mask, VT_MESSAGE, CLEAR_MESSAGE);
+  const vt = w.vtable(19, mask, VT_MESSAGE, CLEAR_MESSAGE);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_topic, 'Message.topic'));
@@ -817,7 +852,7 @@ export function writeMetadataAck(w: Writer, v: MetadataAck): number {
   const f_node = v.node;
   if (!(f_node != null)) throw w.missing('MetadataAck.node');
   const mask = 0;
-  const vt = w.vtable(19, mask, VT_METADATAACK, CLEAR_METADATAACK);
+  const vt = w.vtable(20, mask, VT_METADATAACK, CLEAR_METADATAACK);
   const at = w.table(20, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -867,7 +902,7 @@ export function writeMetadataExchange(w: Writer, v: MetadataExchange): number {
   const f_tags = v.tags;
   const h_tags = f_tags != null && f_tags.length > 0;
   const mask = (h_datacenter ? 1 : 0) | (h_rack ? 2 : 0) | (h_tags ? 4 : 0);
-  const vt = w.vtable(20, mask, VT_METADATAEXCHANGE, CLEAR_METADATAEXCHANGE);
+  const vt = w.vtable(21, mask, VT_METADATAEXCHANGE, CLEAR_METADATAEXCHANGE);
   const at = w.table(36, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -898,7 +933,7 @@ export function readPing(r: Reader, pos: number, depth: number): Ping {
 
 export function writePing(w: Writer, v: Ping): number {
   const mask = 0;
-  const vt = w.vtable(21, mask, VT_PING, CLEAR_PING);
+  const vt = w.vtable(22, mask, VT_PING, CLEAR_PING);
   const at = w.table(24, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -925,7 +960,7 @@ export function readPong(r: Reader, pos: number, depth: number): Pong {
 
 export function writePong(w: Writer, v: Pong): number {
   const mask = 0;
-  const vt = w.vtable(22, mask, VT_PONG, CLEAR_PONG);
+  const vt = w.vtable(23, mask, VT_PONG, CLEAR_PONG);
   const at = w.table(24, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -979,7 +1014,7 @@ export function writeQueryRequest(w: Writer, v: QueryRequest): number {
   const f_filterTags = v.filterTags;
   const h_filterTags = f_filterTags != null && f_filterTags.length > 0;
   const mask = (h_payload ? 1 : 0) | (h_filterNodes ? 2 : 0) | (h_filterTags ? 4 : 0);
-  const vt = w.vtable(23, mask, VT_QUERYREQUEST, CLEAR_QUERYREQUEST);
+  const vt = w.vtable(24, mask, VT_QUERYREQUEST, CLEAR_QUERYREQUEST);
   const at = w.table(38, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1021,7 +1056,7 @@ export function writeQueryResponse(w: Writer, v: QueryResponse): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(24, mask, VT_QUERYRESPONSE, CLEAR_QUERYRESPONSE);
+  const vt = w.vtable(25, mask, VT_QUERYRESPONSE, CLEAR_QUERYRESPONSE);
   const at = w.table(25, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1052,7 +1087,7 @@ export function readReplicationAck(r: Reader, pos: number, depth: number): Repli
 
 export function writeReplicationAck(w: Writer, v: ReplicationAck): number {
   const mask = 0;
-  const vt = w.vtable(25, mask, VT_REPLICATIONACK, CLEAR_REPLICATIONACK);
+  const vt = w.vtable(26, mask, VT_REPLICATIONACK, CLEAR_REPLICATIONACK);
   const at = w.table(25, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1099,7 +1134,7 @@ export function writeReplicationEntries(w: Writer, v: ReplicationEntries): numbe
   const f_entries = v.entries;
   const h_entries = f_entries != null && f_entries.length > 0;
   const mask = (h_entries ? 1 : 0);
-  const vt = w.vtable(26, mask, VT_REPLICATIONENTRIES, CLEAR_REPLICATIONENTRIES);
+  const vt = w.vtable(27, mask, VT_REPLICATIONENTRIES, CLEAR_REPLICATIONENTRIES);
   const at = w.table(48, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1141,7 +1176,7 @@ export function writeRequest(w: Writer, v: Request): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(27, mask, VT_REQUEST, CLEAR_REQUEST);
+  const vt = w.vtable(28, mask, VT_REQUEST, CLEAR_REQUEST);
   const at = w.table(18, 4, vt);
   const b = w.buf;
   b[at + 16] = v.idempotent ? 1 : 0;
@@ -1181,7 +1216,7 @@ export function writeRequestVote(w: Writer, v: RequestVote): number {
   const f_candidate = v.candidate;
   if (!(f_candidate != null)) throw w.missing('RequestVote.candidate');
   const mask = 0;
-  const vt = w.vtable(28, mask, VT_REQUESTVOTE, CLEAR_REQUESTVOTE);
+  const vt = w.vtable(29, mask, VT_REQUESTVOTE, CLEAR_REQUESTVOTE);
   const at = w.table(38, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1218,7 +1253,7 @@ export function writeRequestVoteResponse(w: Writer, v: RequestVoteResponse): num
   const f_voter = v.voter;
   const h_voter = f_voter != null && f_voter.length > 0;
   const mask = (h_voter ? 1 : 0);
-  const vt = w.vtable(29, mask, VT_REQUESTVOTERESPONSE, CLEAR_REQUESTVOTERESPONSE);
+  const vt = w.vtable(30, mask, VT_REQUESTVOTERESPONSE, CLEAR_REQUESTVOTERESPONSE);
   const at = w.table(22, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1247,10 +1282,101 @@ export function writeResponse(w: Writer, v: Response): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(30, mask, VT_RESPONSE, CLEAR_RESPONSE);
+  const vt = w.vtable(31, mask, VT_RESPONSE, CLEAR_RESPONSE);
   const at = w.table(8, 4, vt);
   const b = w.buf;
   if (h_payload) w.patch(at + 4, w.bytes(f_payload, 'Response.payload')); else w.u32At(at + 4, 0);
+  return at;
+}
+
+const VT_STREAMCONTROL = new Uint8Array([12, 0, 17, 0, 16, 0, 4, 0, 8, 0, 12, 0]);
+const CLEAR_STREAMCONTROL: readonly number[] = [8, 10];
+
+export function readStreamControl(r: Reader, pos: number, depth: number): StreamControl {
+  const vt = r.table(pos, depth, 'StreamControl');
+  const vs = r.vs;
+  const ts = r.ts;
+  const b = r.b;
+  let o = 0;
+  o = r.field(vt, vs, ts, 4, 1, 'StreamControl.event');
+  const f_event = o === 0 ? 0 : b[pos + o];
+  o = r.field(vt, vs, ts, 6, 4, 'StreamControl.initialCredit');
+  const f_initialCredit = o === 0 ? 0 : u32(b, pos + o);
+  o = r.field(vt, vs, ts, 8, 4, 'StreamControl.topic');
+  const f_topic = o === 0 ? '' : r.str(pos + o, 'StreamControl.topic');
+  o = r.field(vt, vs, ts, 10, 4, 'StreamControl.reason');
+  const f_reason = o === 0 ? '' : r.str(pos + o, 'StreamControl.reason');
+  return { type: 'StreamControl', event: f_event, initialCredit: f_initialCredit, topic: f_topic, reason: f_reason } as StreamControl;
+}
+
+export function writeStreamControl(w: Writer, v: StreamControl): number {
+  const f_topic = v.topic;
+  const h_topic = f_topic != null && f_topic.length > 0;
+  const f_reason = v.reason;
+  const h_reason = f_reason != null && f_reason.length > 0;
+  const mask = (h_topic ? 1 : 0) | (h_reason ? 2 : 0);
+  const vt = w.vtable(32, mask, VT_STREAMCONTROL, CLEAR_STREAMCONTROL);
+  const at = w.table(17, 4, vt);
+  const b = w.buf;
+  { const x = v.event ?? 0; if (x !== (x & 0xff)) throw w.range('StreamControl.event', x, 'u8'); b[at + 16] = x; }
+  { const x = v.initialCredit ?? 0; if (x !== x >>> 0) throw w.range('StreamControl.initialCredit', x, 'u32'); w.u32At(at + 4, x); }
+  if (h_topic) w.patch(at + 8, w.str(f_topic, 'StreamControl.topic')); else w.u32At(at + 8, 0);
+  if (h_reason) w.patch(at + 12, w.str(f_reason, 'StreamControl.reason')); else w.u32At(at + 12, 0);
+  return at;
+}
+
+const VT_STREAMCREDIT = new Uint8Array([6, 0, 8, 0, 4, 0]);
+const CLEAR_STREAMCREDIT: readonly number[] = [];
+
+export function readStreamCredit(r: Reader, pos: number, depth: number): StreamCredit {
+  const vt = r.table(pos, depth, 'StreamCredit');
+  const vs = r.vs;
+  const ts = r.ts;
+  const b = r.b;
+  let o = 0;
+  o = r.field(vt, vs, ts, 4, 4, 'StreamCredit.bytes');
+  const f_bytes = o === 0 ? 0 : u32(b, pos + o);
+  return { type: 'StreamCredit', bytes: f_bytes } as StreamCredit;
+}
+
+export function writeStreamCredit(w: Writer, v: StreamCredit): number {
+  const mask = 0;
+  const vt = w.vtable(33, mask, VT_STREAMCREDIT, CLEAR_STREAMCREDIT);
+  const at = w.table(8, 4, vt);
+  const b = w.buf;
+  { const x = v.bytes ?? 0; if (x !== x >>> 0) throw w.range('StreamCredit.bytes', x, 'u32'); w.u32At(at + 4, x); }
+  return at;
+}
+
+const VT_STREAMDATA = new Uint8Array([10, 0, 21, 0, 8, 0, 20, 0, 16, 0]);
+const CLEAR_STREAMDATA: readonly number[] = [8];
+
+export function readStreamData(r: Reader, pos: number, depth: number): StreamData {
+  const vt = r.table(pos, depth, 'StreamData');
+  const vs = r.vs;
+  const ts = r.ts;
+  const b = r.b;
+  let o = 0;
+  o = r.field(vt, vs, ts, 4, 8, 'StreamData.seq');
+  const f_seq = o === 0 ? 0 : r.u64(pos + o, 'StreamData.seq');
+  o = r.field(vt, vs, ts, 6, 1, 'StreamData.fin');
+  const f_fin = o === 0 ? false : b[pos + o] !== 0;
+  o = r.field(vt, vs, ts, 8, 4, 'StreamData.data');
+  const f_data = o === 0 ? EMPTY_BYTES : r.bytes(pos + o, 'StreamData.data');
+  return { type: 'StreamData', seq: f_seq, fin: f_fin, data: f_data } as StreamData;
+}
+
+export function writeStreamData(w: Writer, v: StreamData): number {
+  const f_data = v.data;
+  const h_data = f_data != null && f_data.length > 0;
+  const mask = (h_data ? 1 : 0);
+  const vt = w.vtable(34, mask, VT_STREAMDATA, CLEAR_STREAMDATA);
+  const at = w.table(21, 8, vt);
+  const b = w.buf;
+  w.zero(at + 4, 4);
+  { const x = v.seq ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('StreamData.seq', x, 'u64'); w.u64At(at + 8, x); }
+  b[at + 20] = v.fin ? 1 : 0;
+  if (h_data) w.patch(at + 16, w.bytes(f_data, 'StreamData.data')); else w.u32At(at + 16, 0);
   return at;
 }
 
@@ -1299,7 +1425,7 @@ export function writeSwimAck(w: Writer, v: SwimAck): number {
   const f_broadcasts = v.broadcasts;
   const h_broadcasts = f_broadcasts != null && f_broadcasts.length > 0;
   const mask = (h_payload ? 1 : 0) | (h_updates ? 2 : 0) | (h_broadcasts ? 4 : 0);
-  const vt = w.vtable(31, mask, VT_SWIMACK, CLEAR_SWIMACK);
+  const vt = w.vtable(35, mask, VT_SWIMACK, CLEAR_SWIMACK);
   const at = w.table(24, 4, vt);
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimAck.seq', x, 'u32'); w.u32At(at + 4, x); }
@@ -1340,7 +1466,7 @@ export function writeSwimBroadcast(w: Writer, v: SwimBroadcast): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_payload ? 1 : 0);
-  const vt = w.vtable(32, mask, VT_SWIMBROADCAST, CLEAR_SWIMBROADCAST);
+  const vt = w.vtable(36, mask, VT_SWIMBROADCAST, CLEAR_SWIMBROADCAST);
   const at = w.table(28, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1390,7 +1516,7 @@ export function writeSwimGossip(w: Writer, v: SwimGossip): number {
   const f_broadcasts = v.broadcasts;
   const h_broadcasts = f_broadcasts != null && f_broadcasts.length > 0;
   const mask = (h_updates ? 1 : 0) | (h_broadcasts ? 2 : 0);
-  const vt = w.vtable(33, mask, VT_SWIMGOSSIP, CLEAR_SWIMGOSSIP);
+  const vt = w.vtable(37, mask, VT_SWIMGOSSIP, CLEAR_SWIMGOSSIP);
   const at = w.table(16, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_source, 'SwimGossip.source'));
@@ -1440,7 +1566,7 @@ export function writeSwimNack(w: Writer, v: SwimNack): number {
   const f_broadcasts = v.broadcasts;
   const h_broadcasts = f_broadcasts != null && f_broadcasts.length > 0;
   const mask = (h_updates ? 1 : 0) | (h_broadcasts ? 2 : 0);
-  const vt = w.vtable(34, mask, VT_SWIMNACK, CLEAR_SWIMNACK);
+  const vt = w.vtable(38, mask, VT_SWIMNACK, CLEAR_SWIMNACK);
   const at = w.table(20, 4, vt);
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimNack.seq', x, 'u32'); w.u32At(at + 4, x); }
@@ -1502,7 +1628,7 @@ export function writeSwimPing(w: Writer, v: SwimPing): number {
   const f_broadcasts = v.broadcasts;
   const h_broadcasts = f_broadcasts != null && f_broadcasts.length > 0;
   const mask = (h_sourceHost ? 1 : 0) | (h_updates ? 2 : 0) | (h_broadcasts ? 4 : 0);
-  const vt = w.vtable(35, mask, VT_SWIMPING, CLEAR_SWIMPING);
+  const vt = w.vtable(39, mask, VT_SWIMPING, CLEAR_SWIMPING);
   const at = w.table(30, 4, vt);
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimPing.seq', x, 'u32'); w.u32At(at + 4, x); }
@@ -1575,7 +1701,7 @@ export function writeSwimPingReq(w: Writer, v: SwimPingReq): number {
   const f_broadcasts = v.broadcasts;
   const h_broadcasts = f_broadcasts != null && f_broadcasts.length > 0;
   const mask = (h_targetHost ? 1 : 0) | (h_sourceHost ? 2 : 0) | (h_updates ? 4 : 0) | (h_broadcasts ? 8 : 0);
-  const vt = w.vtable(36, mask, VT_SWIMPINGREQ, CLEAR_SWIMPINGREQ);
+  const vt = w.vtable(40, mask, VT_SWIMPINGREQ, CLEAR_SWIMPINGREQ);
   const at = w.table(37, 4, vt);
   const b = w.buf;
   { const x = v.seq ?? 0; if (x !== x >>> 0) throw w.range('SwimPingReq.seq', x, 'u32'); w.u32At(at + 4, x); }
@@ -1628,7 +1754,7 @@ export function writeSwimPushPull(w: Writer, v: SwimPushPull): number {
   const f_userState = v.userState;
   const h_userState = f_userState != null && f_userState.length > 0;
   const mask = (h_members ? 1 : 0) | (h_userState ? 2 : 0);
-  const vt = w.vtable(37, mask, VT_SWIMPUSHPULL, CLEAR_SWIMPUSHPULL);
+  const vt = w.vtable(41, mask, VT_SWIMPUSHPULL, CLEAR_SWIMPUSHPULL);
   const at = w.table(18, 4, vt);
   const b = w.buf;
   b[at + 16] = v.join ? 1 : 0;
@@ -1676,7 +1802,7 @@ export function writeSwimUpdate(w: Writer, v: SwimUpdate): number {
   const f_meta = v.meta;
   const h_meta = f_meta != null && f_meta.length > 0;
   const mask = (h_from ? 1 : 0) | (h_host ? 2 : 0) | (h_meta ? 4 : 0);
-  const vt = w.vtable(38, mask, VT_SWIMUPDATE, CLEAR_SWIMUPDATE);
+  const vt = w.vtable(42, mask, VT_SWIMUPDATE, CLEAR_SWIMUPDATE);
   const at = w.table(35, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1713,7 +1839,7 @@ export function writeSyncRequest(w: Writer, v: SyncRequest): number {
   const f_service = v.service;
   if (!(f_service != null)) throw w.missing('SyncRequest.service');
   const mask = 0;
-  const vt = w.vtable(39, mask, VT_SYNCREQUEST, CLEAR_SYNCREQUEST);
+  const vt = w.vtable(43, mask, VT_SYNCREQUEST, CLEAR_SYNCREQUEST);
   const at = w.table(21, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1760,7 +1886,7 @@ export function writeSyncResponse(w: Writer, v: SyncResponse): number {
   const f_inlineData = v.inlineData;
   const h_inlineData = f_inlineData != null && f_inlineData.length > 0;
   const mask = (h_digest ? 1 : 0) | (h_inlineData ? 2 : 0);
-  const vt = w.vtable(40, mask, VT_SYNCRESPONSE, CLEAR_SYNCRESPONSE);
+  const vt = w.vtable(44, mask, VT_SYNCRESPONSE, CLEAR_SYNCRESPONSE);
   const at = w.table(53, 8, vt);
   const b = w.buf;
   w.zero(at + 4, 4);
@@ -1798,7 +1924,7 @@ export function writeTag(w: Writer, v: Tag): number {
   const f_value = v.value;
   const h_value = f_value != null && f_value.length > 0;
   const mask = (h_value ? 1 : 0);
-  const vt = w.vtable(41, mask, VT_TAG, CLEAR_TAG);
+  const vt = w.vtable(45, mask, VT_TAG, CLEAR_TAG);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_key, 'Tag.key'));
@@ -1829,7 +1955,7 @@ export function writeTxAbort(w: Writer, v: TxAbort): number {
   const f_reason = v.reason;
   const h_reason = f_reason != null && f_reason.length > 0;
   const mask = (h_reason ? 1 : 0);
-  const vt = w.vtable(42, mask, VT_TXABORT, CLEAR_TXABORT);
+  const vt = w.vtable(46, mask, VT_TXABORT, CLEAR_TXABORT);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxAbort.txId'));
@@ -1856,7 +1982,7 @@ export function writeTxCommit(w: Writer, v: TxCommit): number {
   const f_txId = v.txId;
   if (!(f_txId != null)) throw w.missing('TxCommit.txId');
   const mask = 0;
-  const vt = w.vtable(43, mask, VT_TXCOMMIT, CLEAR_TXCOMMIT);
+  const vt = w.vtable(47, mask, VT_TXCOMMIT, CLEAR_TXCOMMIT);
   const at = w.table(8, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxCommit.txId'));
@@ -1895,7 +2021,7 @@ export function writeTxPrepare(w: Writer, v: TxPrepare): number {
   const f_payload = v.payload;
   const h_payload = f_payload != null && f_payload.length > 0;
   const mask = (h_participants ? 1 : 0) | (h_payload ? 2 : 0);
-  const vt = w.vtable(44, mask, VT_TXPREPARE, CLEAR_TXPREPARE);
+  const vt = w.vtable(48, mask, VT_TXPREPARE, CLEAR_TXPREPARE);
   const at = w.table(20, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxPrepare.txId'));
@@ -1928,7 +2054,7 @@ export function writeTxStatusRequest(w: Writer, v: TxStatusRequest): number {
   const f_asker = v.asker;
   const h_asker = f_asker != null && f_asker.length > 0;
   const mask = (h_asker ? 1 : 0);
-  const vt = w.vtable(45, mask, VT_TXSTATUSREQUEST, CLEAR_TXSTATUSREQUEST);
+  const vt = w.vtable(49, mask, VT_TXSTATUSREQUEST, CLEAR_TXSTATUSREQUEST);
   const at = w.table(12, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxStatusRequest.txId'));
@@ -1962,7 +2088,7 @@ export function writeTxStatusResponse(w: Writer, v: TxStatusResponse): number {
   const f_participant = v.participant;
   if (!(f_participant != null)) throw w.missing('TxStatusResponse.participant');
   const mask = 0;
-  const vt = w.vtable(46, mask, VT_TXSTATUSRESPONSE, CLEAR_TXSTATUSRESPONSE);
+  const vt = w.vtable(50, mask, VT_TXSTATUSRESPONSE, CLEAR_TXSTATUSRESPONSE);
   const at = w.table(13, 4, vt);
   const b = w.buf;
   { const x = v.state ?? 0; if (x !== (x & 0xff)) throw w.range('TxStatusResponse.state', x, 'u8'); b[at + 12] = x; }
@@ -2001,7 +2127,7 @@ export function writeTxVote(w: Writer, v: TxVote): number {
   const f_reason = v.reason;
   const h_reason = f_reason != null && f_reason.length > 0;
   const mask = (h_reason ? 1 : 0);
-  const vt = w.vtable(47, mask, VT_TXVOTE, CLEAR_TXVOTE);
+  const vt = w.vtable(51, mask, VT_TXVOTE, CLEAR_TXVOTE);
   const at = w.table(17, 4, vt);
   const b = w.buf;
   { const x = v.vote ?? 0; if (x !== (x & 0xff)) throw w.range('TxVote.vote', x, 'u8'); b[at + 16] = x; }
@@ -2053,6 +2179,10 @@ const BODY_TAGS: Record<string, number | undefined> = {
   TxStatusResponse: 39,
   ErrorReply: 40,
   Custom: 41,
+  Chunk: 42,
+  StreamControl: 43,
+  StreamData: 44,
+  StreamCredit: 45,
 };
 
 export function readBody(r: Reader, tag: number, pos: number, depth: number): BodyValue {
@@ -2098,6 +2228,10 @@ export function readBody(r: Reader, tag: number, pos: number, depth: number): Bo
     case 39: return readTxStatusResponse(r, pos, depth) as BodyValue;
     case 40: return readErrorReply(r, pos, depth) as BodyValue;
     case 41: return readCustom(r, pos, depth) as BodyValue;
+    case 42: return readChunk(r, pos, depth) as BodyValue;
+    case 43: return readStreamControl(r, pos, depth) as BodyValue;
+    case 44: return readStreamData(r, pos, depth) as BodyValue;
+    case 45: return readStreamCredit(r, pos, depth) as BodyValue;
     default: throw r.unknownTag(tag);
   }
 }
@@ -2145,6 +2279,10 @@ export function writeBody(w: Writer, v: BodyValue): number {
     case 'TxStatusResponse': return writeTxStatusResponse(w, v);
     case 'ErrorReply': return writeErrorReply(w, v);
     case 'Custom': return writeCustom(w, v);
+    case 'Chunk': return writeChunk(w, v);
+    case 'StreamControl': return writeStreamControl(w, v);
+    case 'StreamData': return writeStreamData(w, v);
+    case 'StreamCredit': return writeStreamCredit(w, v);
     default: throw w.unknownMember('Body', v);
   }
 }

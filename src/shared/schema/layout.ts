@@ -75,7 +75,7 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'prevLogIndex', slot: 2, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
     { name: 'prevLogTerm', slot: 3, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
     { name: 'leaderCommit', slot: 4, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
-    { name: 'entries', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 16, required: false },
+    { name: 'entries', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 17, required: false },
   ] },
   { name: 'AppendEntriesResponse', slots: 5, fields: [
     { name: 'term', slot: 0, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
@@ -89,6 +89,12 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'maxFrameBytes', slot: 1, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
     { name: 'maxStreams', slot: 2, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
     { name: 'features', slot: 3, kind: FieldKind.StringVector, scalar: '', size: 4, target: -1, required: false },
+  ] },
+  { name: 'Chunk', slots: 4, fields: [
+    { name: 'messageId', slot: 0, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
+    { name: 'offset', slot: 1, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
+    { name: 'totalBytes', slot: 2, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
+    { name: 'data', slot: 3, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
   ] },
   { name: 'ClientMigration', slots: 6, fields: [
     { name: 'session', slot: 0, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
@@ -204,7 +210,7 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'datacenter', slot: 2, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
     { name: 'rack', slot: 3, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
     { name: 'capacity', slot: 4, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
-    { name: 'tags', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 41, required: false },
+    { name: 'tags', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 45, required: false },
   ] },
   { name: 'Ping', slots: 2, fields: [
     { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
@@ -219,7 +225,7 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'name', slot: 1, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
     { name: 'payload', slot: 2, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
     { name: 'filterNodes', slot: 3, kind: FieldKind.StringVector, scalar: '', size: 4, target: -1, required: false },
-    { name: 'filterTags', slot: 4, kind: FieldKind.TableVector, scalar: '', size: 4, target: 41, required: false },
+    { name: 'filterTags', slot: 4, kind: FieldKind.TableVector, scalar: '', size: 4, target: 45, required: false },
     { name: 'timeoutMs', slot: 5, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
     { name: 'wantAck', slot: 6, kind: FieldKind.Scalar, scalar: 'bool', size: 1, target: -1, required: false },
     { name: 'relayFactor', slot: 7, kind: FieldKind.Scalar, scalar: 'u8', size: 1, target: -1, required: false },
@@ -241,7 +247,7 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'prevIndex', slot: 2, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
     { name: 'prevTerm', slot: 3, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
     { name: 'commit', slot: 4, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
-    { name: 'entries', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 16, required: false },
+    { name: 'entries', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 17, required: false },
   ] },
   { name: 'Request', slots: 5, fields: [
     { name: 'topic', slot: 0, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
@@ -267,12 +273,26 @@ export const TABLES: readonly TableLayout[] = [
   { name: 'Response', slots: 1, fields: [
     { name: 'payload', slot: 0, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
   ] },
+  { name: 'StreamControl', slots: 4, fields: [
+    { name: 'event', slot: 0, kind: FieldKind.Scalar, scalar: 'u8', size: 1, target: -1, required: false },
+    { name: 'initialCredit', slot: 1, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
+    { name: 'topic', slot: 2, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
+    { name: 'reason', slot: 3, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
+  ] },
+  { name: 'StreamCredit', slots: 1, fields: [
+    { name: 'bytes', slot: 0, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
+  ] },
+  { name: 'StreamData', slots: 3, fields: [
+    { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
+    { name: 'fin', slot: 1, kind: FieldKind.Scalar, scalar: 'bool', size: 1, target: -1, required: false },
+    { name: 'data', slot: 2, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
+  ] },
   { name: 'SwimAck', slots: 5, fields: [
     { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
     { name: 'source', slot: 1, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
     { name: 'payload', slot: 2, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
-    { name: 'updates', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 38, required: false },
-    { name: 'broadcasts', slot: 4, kind: FieldKind.TableVector, scalar: '', size: 4, target: 32, required: false },
+    { name: 'updates', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 42, required: false },
+    { name: 'broadcasts', slot: 4, kind: FieldKind.TableVector, scalar: '', size: 4, target: 36, required: false },
   ] },
   { name: 'SwimBroadcast', slots: 4, fields: [
     { name: 'id', slot: 0, kind: FieldKind.Scalar, scalar: 'u64', size: 8, target: -1, required: false },
@@ -282,14 +302,14 @@ export const TABLES: readonly TableLayout[] = [
   ] },
   { name: 'SwimGossip', slots: 3, fields: [
     { name: 'source', slot: 0, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
-    { name: 'updates', slot: 1, kind: FieldKind.TableVector, scalar: '', size: 4, target: 38, required: false },
-    { name: 'broadcasts', slot: 2, kind: FieldKind.TableVector, scalar: '', size: 4, target: 32, required: false },
+    { name: 'updates', slot: 1, kind: FieldKind.TableVector, scalar: '', size: 4, target: 42, required: false },
+    { name: 'broadcasts', slot: 2, kind: FieldKind.TableVector, scalar: '', size: 4, target: 36, required: false },
   ] },
   { name: 'SwimNack', slots: 4, fields: [
     { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
     { name: 'source', slot: 1, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
-    { name: 'updates', slot: 2, kind: FieldKind.TableVector, scalar: '', size: 4, target: 38, required: false },
-    { name: 'broadcasts', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 32, required: false },
+    { name: 'updates', slot: 2, kind: FieldKind.TableVector, scalar: '', size: 4, target: 42, required: false },
+    { name: 'broadcasts', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 36, required: false },
   ] },
   { name: 'SwimPing', slots: 7, fields: [
     { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
@@ -297,8 +317,8 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'source', slot: 2, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
     { name: 'sourceHost', slot: 3, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
     { name: 'sourcePort', slot: 4, kind: FieldKind.Scalar, scalar: 'u16', size: 2, target: -1, required: false },
-    { name: 'updates', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 38, required: false },
-    { name: 'broadcasts', slot: 6, kind: FieldKind.TableVector, scalar: '', size: 4, target: 32, required: false },
+    { name: 'updates', slot: 5, kind: FieldKind.TableVector, scalar: '', size: 4, target: 42, required: false },
+    { name: 'broadcasts', slot: 6, kind: FieldKind.TableVector, scalar: '', size: 4, target: 36, required: false },
   ] },
   { name: 'SwimPingReq', slots: 10, fields: [
     { name: 'seq', slot: 0, kind: FieldKind.Scalar, scalar: 'u32', size: 4, target: -1, required: false },
@@ -309,14 +329,14 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'source', slot: 5, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
     { name: 'sourceHost', slot: 6, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
     { name: 'sourcePort', slot: 7, kind: FieldKind.Scalar, scalar: 'u16', size: 2, target: -1, required: false },
-    { name: 'updates', slot: 8, kind: FieldKind.TableVector, scalar: '', size: 4, target: 38, required: false },
-    { name: 'broadcasts', slot: 9, kind: FieldKind.TableVector, scalar: '', size: 4, target: 32, required: false },
+    { name: 'updates', slot: 8, kind: FieldKind.TableVector, scalar: '', size: 4, target: 42, required: false },
+    { name: 'broadcasts', slot: 9, kind: FieldKind.TableVector, scalar: '', size: 4, target: 36, required: false },
   ] },
   { name: 'SwimPushPull', slots: 5, fields: [
     { name: 'join', slot: 0, kind: FieldKind.Scalar, scalar: 'bool', size: 1, target: -1, required: false },
     { name: 'reply', slot: 1, kind: FieldKind.Scalar, scalar: 'bool', size: 1, target: -1, required: false },
     { name: 'source', slot: 2, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
-    { name: 'members', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 17, required: false },
+    { name: 'members', slot: 3, kind: FieldKind.TableVector, scalar: '', size: 4, target: 18, required: false },
     { name: 'userState', slot: 4, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
   ] },
   { name: 'SwimUpdate', slots: 7, fields: [
@@ -389,60 +409,64 @@ export const STRUCTS: readonly StructLayout[] = [
 ];
 
 export const UNIONS: readonly UnionLayout[] = [
-  { name: 'Body', members: [-1, 12, 13, 11, 21, 22, 14, 15, 35, 36, 31, 34, 33, 37, 18, 27, 30, 23, 24, 26, 25, 28, 29, 0, 1, 20, 19, 39, 40, 3, 4, 10, 9, 8, 44, 47, 43, 42, 45, 46, 7, 5], names: ['', 'HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm', 'Ping', 'Pong', 'HeartbeatPing', 'HeartbeatPong', 'SwimPing', 'SwimPingReq', 'SwimAck', 'SwimNack', 'SwimGossip', 'SwimPushPull', 'Message', 'Request', 'Response', 'QueryRequest', 'QueryResponse', 'ReplicationEntries', 'ReplicationAck', 'RequestVote', 'RequestVoteResponse', 'AppendEntries', 'AppendEntriesResponse', 'MetadataExchange', 'MetadataAck', 'SyncRequest', 'SyncResponse', 'ClientMigration', 'ClientMigrationAck', 'FileTransferRequest', 'FileTransferChunk', 'FileTransferAck', 'TxPrepare', 'TxVote', 'TxCommit', 'TxAbort', 'TxStatusRequest', 'TxStatusResponse', 'ErrorReply', 'Custom'] },
+  { name: 'Body', members: [-1, 13, 14, 12, 22, 23, 15, 16, 39, 40, 35, 38, 37, 41, 19, 28, 31, 24, 25, 27, 26, 29, 30, 0, 1, 21, 20, 43, 44, 4, 5, 11, 10, 9, 48, 51, 47, 46, 49, 50, 8, 6, 3, 32, 34, 33], names: ['', 'HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm', 'Ping', 'Pong', 'HeartbeatPing', 'HeartbeatPong', 'SwimPing', 'SwimPingReq', 'SwimAck', 'SwimNack', 'SwimGossip', 'SwimPushPull', 'Message', 'Request', 'Response', 'QueryRequest', 'QueryResponse', 'ReplicationEntries', 'ReplicationAck', 'RequestVote', 'RequestVoteResponse', 'AppendEntries', 'AppendEntriesResponse', 'MetadataExchange', 'MetadataAck', 'SyncRequest', 'SyncResponse', 'ClientMigration', 'ClientMigrationAck', 'FileTransferRequest', 'FileTransferChunk', 'FileTransferAck', 'TxPrepare', 'TxVote', 'TxCommit', 'TxAbort', 'TxStatusRequest', 'TxStatusResponse', 'ErrorReply', 'Custom', 'Chunk', 'StreamControl', 'StreamData', 'StreamCredit'] },
 ];
 
 /** Index into TABLES of the root table (Envelope). */
-export const ROOT_TABLE = 6;
+export const ROOT_TABLE = 7;
 
 export const TABLE_APPEND_ENTRIES = 0;
 export const TABLE_APPEND_ENTRIES_RESPONSE = 1;
 export const TABLE_CAPABILITIES = 2;
-export const TABLE_CLIENT_MIGRATION = 3;
-export const TABLE_CLIENT_MIGRATION_ACK = 4;
-export const TABLE_CUSTOM = 5;
-export const TABLE_ENVELOPE = 6;
-export const TABLE_ERROR_REPLY = 7;
-export const TABLE_FILE_TRANSFER_ACK = 8;
-export const TABLE_FILE_TRANSFER_CHUNK = 9;
-export const TABLE_FILE_TRANSFER_REQUEST = 10;
-export const TABLE_HANDSHAKE_CONFIRM = 11;
-export const TABLE_HANDSHAKE_REQUEST = 12;
-export const TABLE_HANDSHAKE_RESPONSE = 13;
-export const TABLE_HEARTBEAT_PING = 14;
-export const TABLE_HEARTBEAT_PONG = 15;
-export const TABLE_LOG_ENTRY = 16;
-export const TABLE_MEMBER_RECORD = 17;
-export const TABLE_MESSAGE = 18;
-export const TABLE_METADATA_ACK = 19;
-export const TABLE_METADATA_EXCHANGE = 20;
-export const TABLE_PING = 21;
-export const TABLE_PONG = 22;
-export const TABLE_QUERY_REQUEST = 23;
-export const TABLE_QUERY_RESPONSE = 24;
-export const TABLE_REPLICATION_ACK = 25;
-export const TABLE_REPLICATION_ENTRIES = 26;
-export const TABLE_REQUEST = 27;
-export const TABLE_REQUEST_VOTE = 28;
-export const TABLE_REQUEST_VOTE_RESPONSE = 29;
-export const TABLE_RESPONSE = 30;
-export const TABLE_SWIM_ACK = 31;
-export const TABLE_SWIM_BROADCAST = 32;
-export const TABLE_SWIM_GOSSIP = 33;
-export const TABLE_SWIM_NACK = 34;
-export const TABLE_SWIM_PING = 35;
-export const TABLE_SWIM_PING_REQ = 36;
-export const TABLE_SWIM_PUSH_PULL = 37;
-export const TABLE_SWIM_UPDATE = 38;
-export const TABLE_SYNC_REQUEST = 39;
-export const TABLE_SYNC_RESPONSE = 40;
-export const TABLE_TAG = 41;
-export const TABLE_TX_ABORT = 42;
-export const TABLE_TX_COMMIT = 43;
-export const TABLE_TX_PREPARE = 44;
-export const TABLE_TX_STATUS_REQUEST = 45;
-export const TABLE_TX_STATUS_RESPONSE = 46;
-export const TABLE_TX_VOTE = 47;
+export const TABLE_CHUNK = 3;
+export const TABLE_CLIENT_MIGRATION = 4;
+export const TABLE_CLIENT_MIGRATION_ACK = 5;
+export const TABLE_CUSTOM = 6;
+export const TABLE_ENVELOPE = 7;
+export const TABLE_ERROR_REPLY = 8;
+export const TABLE_FILE_TRANSFER_ACK = 9;
+export const TABLE_FILE_TRANSFER_CHUNK = 10;
+export const TABLE_FILE_TRANSFER_REQUEST = 11;
+export const TABLE_HANDSHAKE_CONFIRM = 12;
+export const TABLE_HANDSHAKE_REQUEST = 13;
+export const TABLE_HANDSHAKE_RESPONSE = 14;
+export const TABLE_HEARTBEAT_PING = 15;
+export const TABLE_HEARTBEAT_PONG = 16;
+export const TABLE_LOG_ENTRY = 17;
+export const TABLE_MEMBER_RECORD = 18;
+export const TABLE_MESSAGE = 19;
+export const TABLE_METADATA_ACK = 20;
+export const TABLE_METADATA_EXCHANGE = 21;
+export const TABLE_PING = 22;
+export const TABLE_PONG = 23;
+export const TABLE_QUERY_REQUEST = 24;
+export const TABLE_QUERY_RESPONSE = 25;
+export const TABLE_REPLICATION_ACK = 26;
+export const TABLE_REPLICATION_ENTRIES = 27;
+export const TABLE_REQUEST = 28;
+export const TABLE_REQUEST_VOTE = 29;
+export const TABLE_REQUEST_VOTE_RESPONSE = 30;
+export const TABLE_RESPONSE = 31;
+export const TABLE_STREAM_CONTROL = 32;
+export const TABLE_STREAM_CREDIT = 33;
+export const TABLE_STREAM_DATA = 34;
+export const TABLE_SWIM_ACK = 35;
+export const TABLE_SWIM_BROADCAST = 36;
+export const TABLE_SWIM_GOSSIP = 37;
+export const TABLE_SWIM_NACK = 38;
+export const TABLE_SWIM_PING = 39;
+export const TABLE_SWIM_PING_REQ = 40;
+export const TABLE_SWIM_PUSH_PULL = 41;
+export const TABLE_SWIM_UPDATE = 42;
+export const TABLE_SYNC_REQUEST = 43;
+export const TABLE_SYNC_RESPONSE = 44;
+export const TABLE_TAG = 45;
+export const TABLE_TX_ABORT = 46;
+export const TABLE_TX_COMMIT = 47;
+export const TABLE_TX_PREPARE = 48;
+export const TABLE_TX_STATUS_REQUEST = 49;
+export const TABLE_TX_STATUS_RESPONSE = 50;
+export const TABLE_TX_VOTE = 51;
 
 // ---------------------------------------------------------------- types
 
@@ -477,6 +501,13 @@ export interface Capabilities {
   maxFrameBytes: number;
   maxStreams: number;
   features: string[];
+}
+
+export interface Chunk {
+  messageId: number;
+  offset: number;
+  totalBytes: number;
+  data: Uint8Array;
 }
 
 export interface ClientMigration {
@@ -683,6 +714,23 @@ export interface Response {
   payload: Uint8Array;
 }
 
+export interface StreamControl {
+  event: number;
+  initialCredit: number;
+  topic: string;
+  reason: string;
+}
+
+export interface StreamCredit {
+  bytes: number;
+}
+
+export interface StreamData {
+  seq: number;
+  fin: boolean;
+  data: Uint8Array;
+}
+
 export interface SwimAck {
   seq: number;
   source: string;
@@ -852,6 +900,10 @@ export const BodyType = {
   TxStatusResponse: 39,
   ErrorReply: 40,
   Custom: 41,
+  Chunk: 42,
+  StreamControl: 43,
+  StreamData: 44,
+  StreamCredit: 45,
 } as const;
 export type BodyType = (typeof BodyType)[keyof typeof BodyType];
 
@@ -897,6 +949,10 @@ export type BodyValue =
   | ({ type: 'TxStatusRequest' } & TxStatusRequest)
   | ({ type: 'TxStatusResponse' } & TxStatusResponse)
   | ({ type: 'ErrorReply' } & ErrorReply)
-  | ({ type: 'Custom' } & Custom);
+  | ({ type: 'Custom' } & Custom)
+  | ({ type: 'Chunk' } & Chunk)
+  | ({ type: 'StreamControl' } & StreamControl)
+  | ({ type: 'StreamData' } & StreamData)
+  | ({ type: 'StreamCredit' } & StreamCredit);
 
 export type BodyName = BodyValue['type'];

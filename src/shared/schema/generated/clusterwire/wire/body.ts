@@ -4,6 +4,7 @@
 
 import { AppendEntries } from './append-entries.js';
 import { AppendEntriesResponse } from './append-entries-response.js';
+import { Chunk } from './chunk.js';
 import { ClientMigration } from './client-migration.js';
 import { ClientMigrationAck } from './client-migration-ack.js';
 import { Custom } from './custom.js';
@@ -29,6 +30,9 @@ import { Request } from './request.js';
 import { RequestVote } from './request-vote.js';
 import { RequestVoteResponse } from './request-vote-response.js';
 import { Response } from './response.js';
+import { StreamControl } from './stream-control.js';
+import { StreamCredit } from './stream-credit.js';
+import { StreamData } from './stream-data.js';
 import { SwimAck } from './swim-ack.js';
 import { SwimGossip } from './swim-gossip.js';
 import { SwimNack } from './swim-nack.js';
@@ -90,13 +94,17 @@ export enum Body {
   TxStatusRequest = 38,
   TxStatusResponse = 39,
   ErrorReply = 40,
-  Custom = 41
+  Custom = 41,
+  Chunk = 42,
+  StreamControl = 43,
+  StreamData = 44,
+  StreamCredit = 45
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote) => AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null
-): AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null {
+  accessor: (obj:AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote) => AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null
+): AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'HandshakeRequest': return accessor(new HandshakeRequest())! as HandshakeRequest;
@@ -140,15 +148,19 @@ export function unionToBody(
     case 'TxStatusResponse': return accessor(new TxStatusResponse())! as TxStatusResponse;
     case 'ErrorReply': return accessor(new ErrorReply())! as ErrorReply;
     case 'Custom': return accessor(new Custom())! as Custom;
+    case 'Chunk': return accessor(new Chunk())! as Chunk;
+    case 'StreamControl': return accessor(new StreamControl())! as StreamControl;
+    case 'StreamData': return accessor(new StreamData())! as StreamData;
+    case 'StreamCredit': return accessor(new StreamCredit())! as StreamCredit;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote) => AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null, 
+  accessor: (index: number, obj:AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote) => AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null, 
   index: number
-): AppendEntries|AppendEntriesResponse|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null {
+): AppendEntries|AppendEntriesResponse|Chunk|ClientMigration|ClientMigrationAck|Custom|ErrorReply|FileTransferAck|FileTransferChunk|FileTransferRequest|HandshakeConfirm|HandshakeRequest|HandshakeResponse|HeartbeatPing|HeartbeatPong|Message|MetadataAck|MetadataExchange|Ping|Pong|QueryRequest|QueryResponse|ReplicationAck|ReplicationEntries|Request|RequestVote|RequestVoteResponse|Response|StreamControl|StreamCredit|StreamData|SwimAck|SwimGossip|SwimNack|SwimPing|SwimPingReq|SwimPushPull|SyncRequest|SyncResponse|TxAbort|TxCommit|TxPrepare|TxStatusRequest|TxStatusResponse|TxVote|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'HandshakeRequest': return accessor(index, new HandshakeRequest())! as HandshakeRequest;
@@ -192,6 +204,10 @@ export function unionListToBody(
     case 'TxStatusResponse': return accessor(index, new TxStatusResponse())! as TxStatusResponse;
     case 'ErrorReply': return accessor(index, new ErrorReply())! as ErrorReply;
     case 'Custom': return accessor(index, new Custom())! as Custom;
+    case 'Chunk': return accessor(index, new Chunk())! as Chunk;
+    case 'StreamControl': return accessor(index, new StreamControl())! as StreamControl;
+    case 'StreamData': return accessor(index, new StreamData())! as StreamData;
+    case 'StreamCredit': return accessor(index, new StreamCredit())! as StreamCredit;
     default: return null;
   }
 }
