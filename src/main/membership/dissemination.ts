@@ -1,0 +1,54 @@
+// What rides along on every outgoing message: membership updates and user
+// broadcasts, each in its own retransmit queue, sharing one byte budget
+// fairly. When both are waiting, user broadcasts are guaranteed
+// `broadcastShare` of the budget and membership updates the rest; whatever
+// one side leaves unused goes to the other, so neither starves the other.
+//
+// The retransmit limit is retransmitMult x ceil(log10(N + 1)) (SWIM section
+// 4.1, memberlist's RetransmitMult).
+import { broadcastBytes, updateBytes, type SwimBroadcast, type SwimUpdate } from './messages.js';
+import { RetransmitQueue } from './retransmit-queue.js';
+
+export class Dissemination {
+  readonly updates = new RetransmitQueue<SwimUpdate>();
+  readonly broadcasts = new RetransmitQueue<SwimBroadcast>();
+  private limit = 1;
+
+  constructor(
+    private readonly retransmitMult: number,
+    private readonly broadcastShare: number,
+  ) {}
+
+  /** Sets the cluster size the retransmit limit is computed from. */
+  resize(members: number): void {
+    this.limit = this.retransmitMult * Math.max(1, Math.ceil(Math.log10(members + 1)));
+  }
+
+  get retransmitLimit(): number {
+    return this.limit;
+  }
+
+  get pending(): boolean {
+    return this.updates.size > 0 || this.broadcasts.size > 0;
+  }
+
+  queueUpdate(u: SwimUpdate): void {
+    this.updates.push(u.node, u, 4 + updateBytes(u));
+  }
+
+  queueBroadcast(b: SwimBroadcast, key: string): void {
+    this.broadcasts.push(key, b, 4 + broadcastBytes(b));
+  }
+
+  /** Fills the two arrays within `budgetBytes`; returns the bytes used. */
+  fill(updatesOut: SwimUpdate[], broadcastsOut: SwimBroadcast[], budgetBytes: number): number {
+    const limit = this.limit;
+    if (this.broadcasts.size === 0) return this.updates.take(updatesOut, budgetBytes, limit);
+    if (this.updates.size === 0) return this.broadcasts.take(broadcastsOut, budgetBytes, limit);
+    const forBroadcasts = Math.floor(budgetBytes * this.broadcastShare);
+    let used = this.updates.take(updatesOut, budgetBytes - forBroadcasts, limit);
+    used += this.broadcasts.take(broadcastsOut, budgetBytes - used, limit);
+    if (budgetBytes - used > 64) used += this.updates.take(updatesOut, budgetBytes - used, limit);
+    return used;
+  }
+}
