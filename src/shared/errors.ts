@@ -22,6 +22,10 @@ export const ErrorCode = {
   INVALID_CONFIG: 'ERR_INVALID_CONFIG',
   INVALID_MESSAGE: 'ERR_INVALID_MESSAGE',
   HANDSHAKE_REJECTED: 'ERR_HANDSHAKE_REJECTED',
+  TIMEOUT: 'ERR_TIMEOUT',
+  PEER_UNAVAILABLE: 'ERR_PEER_UNAVAILABLE',
+  BACKPRESSURE: 'ERR_BACKPRESSURE',
+  FORBIDDEN: 'ERR_FORBIDDEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -48,6 +52,10 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.INVALID_CONFIG, wireCode: WireError.Unknown, meaning: 'An option failed validation; the message names the field.' },
   { code: ErrorCode.INVALID_MESSAGE, wireCode: WireError.Unknown, meaning: 'A message to send has a field that does not fit its wire type, or lacks a required field.' },
   { code: ErrorCode.HANDSHAKE_REJECTED, wireCode: WireError.HandshakeRejected, meaning: 'The handshake was refused; `reason` says why (cluster_mismatch, version_unsupported, auth_failed, clock_skew, replay, ...).' },
+  { code: ErrorCode.TIMEOUT, wireCode: WireError.Timeout, meaning: 'A request got no response within its timeout, after every attempt it was allowed.' },
+  { code: ErrorCode.PEER_UNAVAILABLE, wireCode: WireError.PeerUnavailable, meaning: 'The connection to the peer closed or failed while the request was in flight.' },
+  { code: ErrorCode.BACKPRESSURE, wireCode: WireError.Backpressure, meaning: 'A bounded queue or table is full (in-flight requests, dedupe window); retry later.' },
+  { code: ErrorCode.FORBIDDEN, wireCode: WireError.Forbidden, meaning: 'The peer (by node id or certificate role) may not send this message type; it was not dispatched.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -207,5 +215,52 @@ export class HandshakeRejectedError extends ClusterwireError {
     readonly byPeer: boolean = false,
   ) {
     super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected (${reason})${byPeer ? ' by peer' : ''}: ${detail}`);
+  }
+}
+
+export class TimeoutError extends ClusterwireError {
+  constructor(
+    /** The request's id: the message id every attempt carried. */
+    readonly requestId: number,
+    /** The overall timeout that expired, in ms. */
+    readonly timeoutMs: number,
+    /** How many attempts were sent. */
+    readonly attempts: number,
+  ) {
+    super(ErrorCode.TIMEOUT, `request ${requestId} timed out after ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'})`);
+  }
+}
+
+export class PeerUnavailableError extends ClusterwireError {
+  constructor(
+    /** The peer's node id ('' when not known). */
+    readonly peer: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.PEER_UNAVAILABLE, `peer ${peer === '' ? '(unknown)' : peer} unavailable: ${reason}`, options);
+  }
+}
+
+export class BackpressureError extends ClusterwireError {
+  constructor(
+    /** What is full, e.g. "maxInFlightRequests". */
+    readonly resource: string,
+    readonly limit: number,
+  ) {
+    super(ErrorCode.BACKPRESSURE, `${resource} reached its limit of ${limit}`);
+  }
+}
+
+export class ForbiddenError extends ClusterwireError {
+  constructor(
+    /** The message (body) type that was refused, e.g. "Request". */
+    readonly messageType: string,
+    /** The peer's node id. */
+    readonly peer: string,
+    /** The peer's certificate role, or null when it has none. */
+    readonly role: string | null = null,
+  ) {
+    super(ErrorCode.FORBIDDEN, `peer ${peer}${role === null ? '' : ` (role ${role})`} may not send ${messageType}`);
   }
 }
