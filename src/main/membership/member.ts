@@ -39,6 +39,8 @@ export class Member {
   private cachedRecord: MemberRecord | null = null;
   /** True while the member has a place in the probe order. */
   inOrder = false;
+  /** True once the member was forgotten (reaped). */
+  removed = false;
 
   constructor(
     readonly name: string,

@@ -167,7 +167,7 @@ export function resolveSwimOptions(input: SwimOptionsInput): SwimOptions {
     probeTimeoutMs,
     indirectChecks: int('indirectChecks', input.indirectChecks ?? p.indirectChecks, 0, 16),
     probeFallback: mode('probeFallback', input.probeFallback ?? p.probeFallback, ['reliable', 'none'] as const),
-    suspicionMult: int('suspicionMult', input.suspicionMult ?? p.suspicionMult, 1, 100),
+    suspicionMult: num('suspicionMult', input.suspicionMult ?? p.suspicionMult, 0.1, 100),
     suspicionMaxTimeoutMult: int('suspicionMaxTimeoutMult', input.suspicionMaxTimeoutMult ?? p.suspicionMaxTimeoutMult, 1, 100),
     suspicionConfirmations: int('suspicionConfirmations', input.suspicionConfirmations ?? p.suspicionConfirmations, 0, 64),
     awarenessMaxMultiplier: int('awarenessMaxMultiplier', input.awarenessMaxMultiplier ?? p.awarenessMaxMultiplier, 1, 64),
@@ -190,6 +190,13 @@ export function resolveSwimOptions(input: SwimOptionsInput): SwimOptions {
 function int(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+function num(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    throw new InvalidConfigError(field, `expected a number in [${min}, ${max}], got ${String(value)}`);
   }
   return value;
 }

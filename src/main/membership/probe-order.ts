@@ -5,38 +5,43 @@
 import type { Random } from './random.js';
 import { shuffle } from './random.js';
 
-export class ProbeOrder {
-  private order: string[] = [];
+export class ProbeOrder<T> {
+  private order: T[] = [];
   private next = 0;
 
-  constructor(private readonly rng: Random) {}
+  /**
+   * @param eligible whether an entry may be probed now
+   * @param keep whether an entry stays in the order at the next reshuffle
+   */
+  constructor(
+    private readonly rng: Random,
+    private readonly eligible: (item: T) => boolean,
+    private readonly keep: (item: T) => boolean,
+  ) {}
 
   get length(): number {
     return this.order.length;
   }
 
-  /** Adds a member at a random position of the current pass. */
-  add(name: string): void {
+  /** Adds an entry at a random position of the current pass. */
+  add(item: T): void {
     const at = this.rng.nextInt(this.order.length + 1);
-    this.order.splice(at, 0, name);
+    this.order.splice(at, 0, item);
     if (at < this.next) this.next++;
   }
 
-  /**
-   * The next member to probe for which `eligible` holds, or null when none is.
-   * Members for which `keep` is false are dropped from the order.
-   */
-  pick(eligible: (name: string) => boolean, keep: (name: string) => boolean): string | null {
+  /** The next eligible entry, or null when none is. */
+  pick(): T | null {
     for (let scanned = 0; scanned <= this.order.length; scanned++) {
       if (this.next >= this.order.length) {
         if (this.order.length === 0) return null;
-        this.order = this.order.filter(keep);
+        this.order = this.order.filter(this.keep);
         shuffle(this.order, this.rng);
         this.next = 0;
         if (this.order.length === 0) return null;
       }
-      const name = this.order[this.next++];
-      if (eligible(name)) return name;
+      const item = this.order[this.next++];
+      if (this.eligible(item)) return item;
     }
     return null;
   }

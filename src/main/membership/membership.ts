@@ -1,0 +1,245 @@
+// This node's view of the cluster and of itself: the member table, the open
+// suspicions, and its own incarnation. Every claim about a member, whether
+// piggybacked, gossiped or from a push-pull, goes through apply(), which
+// enforces the precedence rules of member.ts and turns accepted changes into
+// events and re-gossip.
+//
+//   SWIM section 4.2     suspect before dead; a member refutes a suspicion of
+//                        itself by gossiping alive with a higher incarnation
+//   Lifeguard IV-B       the suspicion timeout shrinks with independent
+//                        confirmations (suspicion.ts)
+//   Lifeguard IV-A       being suspected raises the local health score
+//   clusterwire          a dead claim from a push-pull counts only as a
+//                        suspicion (the member may refute: partitions re-merge);
+//                        a member that spreads a refuted accusation is
+//                        corrected directly; restarts refute the highest
+//                        incarnation seen instead of trusting a clock
+import type { Dissemination } from './dissemination.js';
+import type { LocalHealth } from './local-health.js';
+import { overrides, type Member } from './member.js';
+import type { MemberTable } from './member-table.js';
+import { EMPTY_BYTES, MemberState, type MemberRecord, type SwimUpdate } from './messages.js';
+import type { SwimOptions } from './options.js';
+import type { Outbox } from './outbox.js';
+import { Suspicion } from './suspicion.js';
+
+const CLAIMS = ['alive', 'suspect', 'dead', 'left'] as const;
+
+export class Membership {
+  private incarnationValue: number;
+  private meta: Uint8Array;
+  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly lifeguard: boolean;
+  private readonly streamChannel: 'stream' | 'packet';
+  /** Set while a message from this member is being applied ('' otherwise). */
+  sender = '';
+  /** False once this node has left: it no longer refutes anything. */
+  refuting = true;
+
+  constructor(
+    private readonly options: SwimOptions,
+    readonly table: MemberTable,
+    private readonly gossip: Dissemination,
+    private readonly health: LocalHealth,
+    private readonly out: Outbox,
+  ) {
+    this.incarnationValue = options.initialIncarnation;
+    this.meta = options.meta;
+    this.lifeguard = options.lifeguard === 'on';
+    this.streamChannel = options.probeFallback === 'reliable' ? 'stream' : 'packet';
+    gossip.resize(1);
+  }
+
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+
+  /** Alive and suspect members, this node included. */
+  get size(): number {
+    return this.table.liveCount + 1;
+  }
+
+  get openSuspicions(): number {
+    return this.suspicions.size;
+  }
+
+  /** The earliest suspicion deadline, or Infinity. */
+  nextDeadline(): number {
+    let d = Infinity;
+    for (const s of this.suspicions.values()) if (s.deadline < d) d = s.deadline;
+    return d;
+  }
+
+  /** Installs an alive member without gossip or events (a warm start). */
+  restore(r: MemberRecord, now: number): void {
+    if (r.node === this.options.name || this.table.get(r.node) !== undefined || r.state !== MemberState.Alive) return;
+    this.table.add(r.node, r.host, r.port, r.incarnation, MemberState.Alive, r.meta.length > 0 ? r.meta.slice() : EMPTY_BYTES, now);
+    this.gossip.resize(this.size);
+  }
+
+  /**
+   * Applies one claim about a member under the precedence rules.
+   * `pushPull`: the claim comes from a full-state exchange.
+   */
+  apply(node: string, state: MemberState, incarnation: number, from: string, host: string, port: number, meta: Uint8Array, now: number, pushPull: boolean): void {
+    if (node === this.options.name) {
+      this.applyAboutSelf(state, incarnation, from);
+      return;
+    }
+    if (pushPull && state === MemberState.Dead) state = MemberState.Suspect;
+    const table = this.table;
+    let m = table.get(node);
+    if (m === undefined) {
+      if ((state !== MemberState.Alive && state !== MemberState.Suspect) || host.length === 0) return;
+      m = table.add(node, host, port, incarnation, state, meta.length > 0 ? meta.slice() : EMPTY_BYTES, now);
+      this.gossip.resize(this.size);
+      this.out.event({ type: 'member-joined', member: m.view() });
+      if (state === MemberState.Suspect) this.startSuspicion(m, from, now);
+      else this.gossip.queueUpdate(m.update(from));
+      return;
+    }
+    if (!overrides(state, incarnation, m.state, m.incarnation)) {
+      if (state === MemberState.Suspect && m.state === MemberState.Suspect && incarnation === m.incarnation) {
+        // Lifeguard: another member's suspicion of the same incarnation confirms ours.
+        const s = this.suspicions.get(node);
+        if (s !== undefined && s.confirm(from)) this.gossip.queueUpdate(m.update(from));
+      } else if (incarnation < m.incarnation && m.state === MemberState.Alive && state !== MemberState.Alive) {
+        // The sender still spreads an accusation that was refuted: correct it.
+        this.correctSender(m);
+      }
+      return;
+    }
+    const wasLive = m.live;
+    const prev = m.state;
+    const newMeta = state === MemberState.Alive && !sameBytes(meta, m.meta) ? meta.slice() : null;
+    m.set(state, incarnation, now, host, port, newMeta);
+    table.changed(m, wasLive);
+    if (m.live !== wasLive) this.gossip.resize(this.size);
+    switch (state) {
+      case MemberState.Alive:
+        this.suspicions.delete(node);
+        if (prev !== MemberState.Alive) this.out.event({ type: 'member-alive', member: m.view() });
+        else if (newMeta !== null) this.out.event({ type: 'member-updated', member: m.view() });
+        this.gossip.queueUpdate(m.update(from));
+        return;
+      case MemberState.Suspect:
+        this.startSuspicion(m, from, now);
+        return;
+      case MemberState.Dead:
+        this.suspicions.delete(node);
+        this.out.event({ type: 'member-dead', member: m.view(), from });
+        this.gossip.queueUpdate(m.update(from));
+        return;
+      case MemberState.Left:
+        this.suspicions.delete(node);
+        this.out.event({ type: 'member-left', member: m.view() });
+        this.gossip.queueUpdate(m.update(from));
+        return;
+    }
+  }
+
+  /** This node's own probe of `m` failed: suspect it, or confirm the open suspicion. */
+  probeFailed(m: Member, now: number): void {
+    if (this.table.get(m.name) !== m) return;
+    const self = this.options.name;
+    if (m.state === MemberState.Alive) {
+      this.apply(m.name, MemberState.Suspect, m.incarnation, self, '', 0, EMPTY_BYTES, now, false);
+      // Lifeguard buddy system: the suspected member hears it first, straight from its prober.
+      if (this.lifeguard) this.tell(m.address, m.update(self), this.streamChannel);
+    } else if (m.state === MemberState.Suspect) {
+      const s = this.suspicions.get(m.name);
+      if (s !== undefined && s.incarnation === m.incarnation && s.confirm(self)) this.gossip.queueUpdate(m.update(self));
+    }
+  }
+
+  /** Declares dead every suspected member whose timeout passed. */
+  expireSuspicions(now: number): void {
+    for (const s of this.suspicions.values()) {
+      if (s.deadline > now) continue;
+      this.suspicions.delete(s.node);
+      const m = this.table.get(s.node);
+      if (m !== undefined && m.state === MemberState.Suspect && m.incarnation === s.incarnation) {
+        this.apply(m.name, MemberState.Dead, m.incarnation, this.options.name, '', 0, EMPTY_BYTES, now, false);
+      }
+    }
+  }
+
+  /** Raises this node's incarnation above `above` and gossips that it is alive. */
+  raiseIncarnation(above: number): void {
+    this.incarnationValue = above + 1;
+    this.out.event({ type: 'incarnation', incarnation: this.incarnationValue });
+    this.gossip.queueUpdate(this.selfUpdate(MemberState.Alive));
+  }
+
+  setMeta(meta: Uint8Array): void {
+    this.meta = meta.slice();
+    this.raiseIncarnation(this.incarnationValue);
+  }
+
+  selfUpdate(state: MemberState): SwimUpdate {
+    const o = this.options;
+    return { state, node: o.name, incarnation: this.incarnationValue, from: o.name, host: o.host, port: o.port, meta: this.meta };
+  }
+
+  selfRecord(state: MemberState): MemberRecord {
+    const o = this.options;
+    return { node: o.name, host: o.host, port: o.port, incarnation: this.incarnationValue, state, meta: this.meta };
+  }
+
+  private startSuspicion(m: Member, from: string, now: number): void {
+    const o = this.options;
+    const n = this.size;
+    const minMs = Math.floor(o.suspicionMult * Math.max(1, Math.log10(n)) * o.probeIntervalMs);
+    const maxMs = this.lifeguard ? minMs * o.suspicionMaxTimeoutMult : minMs;
+    const expected = this.lifeguard ? Math.max(0, Math.min(o.suspicionConfirmations, n - 2)) : 0;
+    this.suspicions.set(m.name, new Suspicion(m.name, m.incarnation, from, now, minMs, maxMs, expected));
+    this.out.event({ type: 'member-suspected', member: m.view(), from });
+    this.gossip.queueUpdate(m.update(from));
+  }
+
+  private applyAboutSelf(state: MemberState, incarnation: number, from: string): void {
+    if (!this.refuting) return;
+    if (state === MemberState.Alive) {
+      // Someone knows a higher incarnation of us (we restarted): take the highest seen and refute.
+      if (incarnation > this.incarnationValue) this.refute(state, incarnation);
+      return;
+    }
+    if (incarnation < this.incarnationValue) {
+      // A stale accusation: its sender missed our refutation; answer it directly.
+      if (state === MemberState.Suspect || state === MemberState.Dead) this.tellSelf(this.sender, 'packet');
+      return;
+    }
+    // SWIM section 4.2: a member suspected or declared dead refutes by raising its incarnation.
+    if (state === MemberState.Suspect && this.lifeguard) this.health.apply(1);
+    this.refute(state, incarnation);
+    // The accuser hears the refutation first, so its timer is the first to stop.
+    this.tellSelf(from, this.streamChannel);
+  }
+
+  private refute(claimed: MemberState, incarnation: number): void {
+    this.out.event({ type: 'refuted', claimed: CLAIMS[claimed], incarnation });
+    this.raiseIncarnation(incarnation);
+  }
+
+  private tellSelf(name: string, channel: 'stream' | 'packet'): void {
+    const m = this.table.get(name);
+    if (m !== undefined && m.live) this.tell(m.address, this.selfUpdate(MemberState.Alive), channel);
+  }
+
+  private correctSender(about: Member): void {
+    const sender = this.table.get(this.sender);
+    if (sender !== undefined && sender !== about && sender.live) this.tell(sender.address, about.update(this.options.name), 'packet');
+  }
+
+  /** Sends one update straight to `to`. */
+  private tell(to: string, update: SwimUpdate, channel: 'stream' | 'packet'): void {
+    this.out.send(to, channel, { type: 'SwimGossip', source: this.options.name, updates: [update], broadcasts: [] });
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
