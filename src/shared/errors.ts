@@ -26,6 +26,13 @@ export const ErrorCode = {
   PEER_UNAVAILABLE: 'ERR_PEER_UNAVAILABLE',
   BACKPRESSURE: 'ERR_BACKPRESSURE',
   FORBIDDEN: 'ERR_FORBIDDEN',
+  MESSAGE_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE',
+  CHUNK_SEQUENCE: 'ERR_CHUNK_SEQUENCE',
+  REASSEMBLY_LIMIT: 'ERR_REASSEMBLY_LIMIT',
+  FLOW_CONTROL: 'ERR_FLOW_CONTROL',
+  STREAM_STATE: 'ERR_STREAM_STATE',
+  STREAM_LIMIT: 'ERR_STREAM_LIMIT',
+  STREAM_RESET: 'ERR_STREAM_RESET',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -56,6 +63,13 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.PEER_UNAVAILABLE, wireCode: WireError.PeerUnavailable, meaning: 'The connection to the peer closed or failed while the request was in flight.' },
   { code: ErrorCode.BACKPRESSURE, wireCode: WireError.Backpressure, meaning: 'A bounded queue or table is full (in-flight requests, dedupe window); retry later.' },
   { code: ErrorCode.FORBIDDEN, wireCode: WireError.Forbidden, meaning: 'The peer (by node id or certificate role) may not send this message type; it was not dispatched.' },
+  { code: ErrorCode.MESSAGE_TOO_LARGE, wireCode: WireError.FrameTooLarge, meaning: 'A chunked message declares a total above maxMessageBytes; refused before any allocation.' },
+  { code: ErrorCode.CHUNK_SEQUENCE, wireCode: WireError.MalformedEnvelope, meaning: 'A Chunk out of order: a gap or overlap in offsets, a changed total, an empty piece, or bytes past the total.' },
+  { code: ErrorCode.REASSEMBLY_LIMIT, wireCode: WireError.Backpressure, meaning: 'Too many chunked messages in flight at once, or their declared bytes above the reassembly budget.' },
+  { code: ErrorCode.FLOW_CONTROL, wireCode: WireError.MalformedEnvelope, meaning: 'Stream data beyond the credit granted (on the stream or the connection), or credit grown past 2^32 - 1.' },
+  { code: ErrorCode.STREAM_STATE, wireCode: WireError.MalformedEnvelope, meaning: 'A stream message that does not fit the state of the stream: data after fin, an unknown or reused stream id, a seq gap.' },
+  { code: ErrorCode.STREAM_LIMIT, wireCode: WireError.Backpressure, meaning: 'Opening a stream would exceed the concurrent streams the peer accepts (maxStreams).' },
+  { code: ErrorCode.STREAM_RESET, wireCode: WireError.Unknown, meaning: 'The stream was reset by this node or the peer; `reason` says why.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -262,5 +276,75 @@ export class ForbiddenError extends ClusterwireError {
     readonly role: string | null = null,
   ) {
     super(ErrorCode.FORBIDDEN, `peer ${peer}${role === null ? '' : ` (role ${role})`} may not send ${messageType}`);
+  }
+}
+
+export class MessageTooLargeError extends ClusterwireError {
+  constructor(
+    /** The chunked message's id. */
+    readonly messageId: number,
+    /** The total it declared, in bytes. */
+    readonly totalBytes: number,
+    readonly limit: number,
+  ) {
+    super(ErrorCode.MESSAGE_TOO_LARGE, `chunked message ${messageId} declares ${totalBytes} bytes, above the limit of ${limit}`);
+  }
+}
+
+export class ChunkSequenceError extends ClusterwireError {
+  constructor(
+    readonly messageId: number,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.CHUNK_SEQUENCE, `chunk of message ${messageId} out of sequence: ${reason}`);
+  }
+}
+
+export class ReassemblyLimitError extends ClusterwireError {
+  constructor(
+    /** Which bound was hit: "maxPartialMessages" or "maxPartialBytes". */
+    readonly resource: string,
+    readonly limit: number,
+    readonly messageId: number,
+  ) {
+    super(ErrorCode.REASSEMBLY_LIMIT, `chunked message ${messageId} refused: ${resource} reached its limit of ${limit}`);
+  }
+}
+
+export class FlowControlError extends ClusterwireError {
+  constructor(
+    /** The stream whose credit was exceeded; 0 = the connection. */
+    readonly streamId: number,
+    readonly bytes: number,
+    /** The credit there was, in bytes. */
+    readonly credit: number,
+  ) {
+    super(ErrorCode.FLOW_CONTROL, `${streamId === 0 ? 'connection' : `stream ${streamId}`}: ${bytes} bytes exceed the credit of ${credit}`);
+  }
+}
+
+export class StreamStateError extends ClusterwireError {
+  constructor(
+    readonly streamId: number,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.STREAM_STATE, `stream ${streamId}: ${reason}`);
+  }
+}
+
+export class StreamLimitError extends ClusterwireError {
+  constructor(readonly limit: number) {
+    super(ErrorCode.STREAM_LIMIT, `the peer accepts at most ${limit} concurrent streams`);
+  }
+}
+
+export class StreamResetError extends ClusterwireError {
+  constructor(
+    readonly streamId: number,
+    readonly reason: string,
+    /** True when the peer reset the stream; false when this node did. */
+    readonly byPeer: boolean,
+  ) {
+    super(ErrorCode.STREAM_RESET, `stream ${streamId} reset${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
   }
 }
