@@ -5,7 +5,8 @@
 // one side leaves unused goes to the other, so neither starves the other.
 //
 // The retransmit limit is retransmitMult x ceil(log10(N + 1)) (SWIM section
-// 4.1, memberlist's RetransmitMult).
+// 4.1, memberlist's RetransmitMult), divided by the measured delivery rate so
+// that lossy networks send more copies.
 import { broadcastBytes, updateBytes, type SwimBroadcast, type SwimUpdate } from './messages.js';
 import { RetransmitQueue } from './retransmit-queue.js';
 
@@ -13,6 +14,8 @@ export class Dissemination {
   readonly updates = new RetransmitQueue<SwimUpdate>();
   readonly broadcasts = new RetransmitQueue<SwimBroadcast>();
   private limit = 1;
+  private members = 1;
+  private delivery = 1;
 
   constructor(
     private readonly retransmitMult: number,
@@ -21,7 +24,24 @@ export class Dissemination {
 
   /** Sets the cluster size the retransmit limit is computed from. */
   resize(members: number): void {
-    this.limit = this.retransmitMult * Math.max(1, Math.ceil(Math.log10(members + 1)));
+    this.members = members;
+    this.recompute();
+  }
+
+  /**
+   * Sets the share of direct probes answered in time (an estimate of the
+   * round-trip delivery rate). The retransmit limit is divided by it, so a
+   * lossy network gets proportionally more copies of each update (at most 4x).
+   */
+  setDelivery(rate: number): void {
+    const r = rate < 0.25 ? 0.25 : rate > 1 ? 1 : rate;
+    if (Math.abs(r - this.delivery) < 0.02) return;
+    this.delivery = r;
+    this.recompute();
+  }
+
+  private recompute(): void {
+    this.limit = Math.ceil((this.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.members + 1)))) / this.delivery);
   }
 
   get retransmitLimit(): number {

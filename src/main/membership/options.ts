@@ -7,15 +7,16 @@
 //   probeTimeoutMs            200      1 500    100      a direct ping not acked by then goes indirect
 //   indirectChecks            3        3        3        k helpers asked to ping-req the target
 //   probeFallback             reliable reliable reliable also ping the target over the stream (TCP) transport
-//   suspicionMult             2        4        2        suspicion min = mult x log10(max(N,10)) x probeIntervalMs
-//   suspicionMaxTimeoutMult   3        4        3        suspicion max = mult x min (Lifeguard starts here)
+//   suspicionMult             1.5      3        1.5      suspicion min = mult x max(1, log10 N) x probeIntervalMs
+//   suspicionMaxTimeoutMult   4        4        4        suspicion max = mult x min (Lifeguard starts here)
 //   suspicionConfirmations    3        3        3        independent suspicions that shrink the timeout to min
 //   awarenessMaxMultiplier    8        8        8        Lifeguard local health: intervals stretch up to this factor
 //   lifeguard                 on       on       on       'off' = plain SWIM: no nacks, no local health, fixed timeout
 //   gossipIntervalMs          200      500      100      gossip round period (only when updates are pending)
 //   gossipNodes               3        4        3        members gossiped to per round
 //   gossipToTheDeadMs         30 000   60 000   15 000   dead members still get gossip this long (so they can refute)
-//   retransmitMult            4        4        3        an update is sent retransmitMult x ceil(log10(N+1)) times
+//   retransmitMult            4        4        3        an update is sent retransmitMult x ceil(log10(N+1)) / delivery times
+//                                                       (delivery: measured share of direct probes acked in time)
 //   pushPullIntervalMs        30 000   60 000   15 000   full state sync with one random member (scaled up above 32 members)
 //   reconnectIntervalMs       10 000   30 000   5 000    push-pull with one recently dead member (re-merge after partitions)
 //   reconnectTimeoutMs        3 600 000 (all)            dead members are remembered and retried this long
@@ -67,8 +68,8 @@ const lan: SwimTuning = Object.freeze({
   probeTimeoutMs: 200,
   indirectChecks: 3,
   probeFallback: 'reliable',
-  suspicionMult: 2,
-  suspicionMaxTimeoutMult: 3,
+  suspicionMult: 1.5,
+  suspicionMaxTimeoutMult: 4,
   suspicionConfirmations: 3,
   awarenessMaxMultiplier: 8,
   lifeguard: 'on',
@@ -90,7 +91,7 @@ const wan: SwimTuning = Object.freeze({
   ...lan,
   probeIntervalMs: 3_000,
   probeTimeoutMs: 1_500,
-  suspicionMult: 4,
+  suspicionMult: 3,
   suspicionMaxTimeoutMult: 4,
   gossipIntervalMs: 500,
   gossipNodes: 4,

@@ -54,6 +54,8 @@ interface Probe {
   nacks: number;
 }
 
+/** Weight of the newest probe in the delivery estimate. */
+const DELIVERY_EWMA_WEIGHT = 0.05;
 /** How long a seen user broadcast is remembered so it is delivered once. */
 export const BROADCAST_DEDUP_MS = 300_000;
 /** Shared, frozen empty piggyback lists (most messages carry nothing). */
@@ -84,6 +86,8 @@ export class Swim {
   private pbBroadcasts: SwimBroadcast[] = NO_BROADCASTS;
 
   private seq = 0;
+  /** Share of direct probes acked within the timeout (moving average). */
+  private delivery = 1;
   private nextBroadcastId = 1;
   private probe: Probe | null = null;
   private nextProbeAt: number;
@@ -306,6 +310,7 @@ export class Swim {
   /** SWIM section 3.1: no ack within the timeout, so ask k helpers to probe the target. */
   private probeIndirect(p: Probe): void {
     p.indirect = true;
+    this.measureDelivery(0);
     const o = this.options;
     const helpers = this.picked;
     this.table.sample(o.indirectChecks, p.target, isAlive, helpers, 0);
@@ -338,6 +343,12 @@ export class Swim {
     if (this.lifeguard && (p.expectedNacks === 0 || p.nacks < p.expectedNacks)) this.health.apply(1);
     this.out.event({ type: 'probe-failed', node: p.target.name });
     this.view.probeFailed(p.target, now);
+  }
+
+  /** Folds one direct probe outcome (1 acked in time, 0 not) into the delivery estimate. */
+  private measureDelivery(outcome: number): void {
+    this.delivery += DELIVERY_EWMA_WEIGHT * (outcome - this.delivery);
+    this.gossip.setDelivery(this.delivery);
   }
 
   /** Fills pbUpdates and pbBroadcasts for one outgoing message (`first` goes first); returns how many items. */
@@ -409,6 +420,7 @@ export class Swim {
         if (p !== null && msg.seq === p.seq) {
           this.probe = null;
           if (this.lifeguard) this.health.apply(-1);
+          if (!p.indirect) this.measureDelivery(1);
           return;
         }
         this.relays.ack(msg.seq, msg.source, this.out.sends);
