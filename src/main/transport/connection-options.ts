@@ -1,0 +1,71 @@
+// Options of one connection, with their defaults, validated once.
+import { InvalidConfigError } from '../../shared/errors.js';
+import { COMPRESSION_NAMES, type CompressionName } from '../../shared/compression.js';
+import { DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_FRAME_BYTES } from '../../shared/frame.js';
+
+export type BackpressureMode = 'wait' | 'error';
+
+export interface ConnectionOptions {
+  /** Give up on a dial that has not connected by then. Default 5 000. */
+  readonly connectTimeoutMs: number;
+  /** An active connection with no traffic either way for this long is 'idle'. Default 30 000. */
+  readonly idleTimeoutMs: number;
+  /** Bytes handed to the socket must start draining within this. Default 10 000. */
+  readonly writeTimeoutMs: number;
+  /** Above this many queued bytes `send` reports false ('wait') or throws ERR_BACKPRESSURE ('error'). Default 4 MiB. */
+  readonly highWaterMarkBytes: number;
+  /** Never more than this many bytes queued: `send` throws ERR_BACKPRESSURE. Default 64 MiB. */
+  readonly maxQueuedBytes: number;
+  readonly backpressure: BackpressureMode;
+  /** Append CRC-32 trailers. Default true; TLS connections may turn it off. */
+  readonly checksum: boolean;
+  /** Refuse frames without a CRC-32 trailer. Default true. */
+  readonly requireChecksum: boolean;
+  readonly compression: CompressionName;
+  readonly compressMinBytes: number;
+  readonly maxFrameBytes: number;
+  /** TCP keepalive probe delay; 0 turns keepalive off. Default 15 000. */
+  readonly keepAliveMs: number;
+}
+
+export type ConnectionOptionsInput = Partial<ConnectionOptions>;
+
+export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
+  connectTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  writeTimeoutMs: 10_000,
+  highWaterMarkBytes: 4 * 1024 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  backpressure: 'wait',
+  checksum: true,
+  requireChecksum: true,
+  compression: 'none',
+  compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  keepAliveMs: 15_000,
+});
+
+function positive(name: string, v: unknown, allowZero = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || !Number.isInteger(v)) {
+    throw new InvalidConfigError(name, `expected a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function resolveConnectionOptions(input: ConnectionOptionsInput = {}): ConnectionOptions {
+  const o = { ...CONNECTION_DEFAULTS, ...input };
+  positive('connectTimeoutMs', o.connectTimeoutMs);
+  positive('idleTimeoutMs', o.idleTimeoutMs);
+  positive('writeTimeoutMs', o.writeTimeoutMs);
+  positive('highWaterMarkBytes', o.highWaterMarkBytes);
+  positive('maxQueuedBytes', o.maxQueuedBytes);
+  positive('compressMinBytes', o.compressMinBytes, true);
+  positive('maxFrameBytes', o.maxFrameBytes);
+  positive('keepAliveMs', o.keepAliveMs, true);
+  if (o.maxQueuedBytes < o.highWaterMarkBytes) throw new InvalidConfigError('maxQueuedBytes', 'must be at least highWaterMarkBytes');
+  if (o.backpressure !== 'wait' && o.backpressure !== 'error') throw new InvalidConfigError('backpressure', `expected 'wait' or 'error', got ${String(o.backpressure)}`);
+  if (!COMPRESSION_NAMES.includes(o.compression)) throw new InvalidConfigError('compression', `expected one of ${COMPRESSION_NAMES.join(', ')}`);
+  if (typeof o.checksum !== 'boolean') throw new InvalidConfigError('checksum', 'expected a boolean');
+  if (typeof o.requireChecksum !== 'boolean') throw new InvalidConfigError('requireChecksum', 'expected a boolean');
+  return Object.freeze(o);
+}

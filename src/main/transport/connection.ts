@@ -1,0 +1,353 @@
+// One connection to a peer: the adapter between a socket (net or tls) and the
+// pure cores. It owns the socket, its timers and its byte buffers, and holds
+// no protocol logic of its own: the handshake is handshake-*.ts, framing is
+// src/shared/frame*.ts, envelopes are src/shared/envelope/.
+//
+//   connecting ──connect──▶ handshaking ──established──▶ active ◀──▶ idle
+//        │                      │                          │
+//        └──────── error / timeout / refusal ──────────────┴──▶ failed
+//   close() ──▶ closing ──▶ closed
+//
+// Reading: bytes go through one FrameDecoder; until the handshake is
+// established only handshake messages are taken, and any other frame fails
+// it. After that every envelope goes to `onMessage`. Anything malformed from
+// the peer (a bad frame, a bad envelope, an unknown message type) is answered
+// with an ErrorReply where the framing still allows one, and the connection
+// is cut: one bad peer never disturbs another.
+//
+// Writing: `send` appends the envelope to a FrameEncoder; the frames queued in
+// one turn of the event loop leave in one socket write (flushed by
+// setImmediate, so an async loop of sends still batches). The bytes handed to
+// the socket are never written again. Queued bytes (encoder plus socket) are
+// bounded: above highWaterMarkBytes `send` returns false (backpressure
+// 'wait': await drain()) or throws ERR_BACKPRESSURE ('error'); above
+// maxQueuedBytes it always throws. A socket that does not drain within
+// writeTimeoutMs fails the connection.
+import type net from 'node:net';
+import tls from 'node:tls';
+import { BackpressureError, ClusterwireError, HandshakeRejectedError, MalformedFrameError, PeerUnavailableError } from '../../shared/errors.js';
+import { decodeMessage, FrameEncoder, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
+import { FrameDecoder } from '../../shared/frame-decoder.js';
+import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
+import type { HandshakeAcceptor } from './handshake-acceptor.js';
+import type { HandshakeInitiator } from './handshake-initiator.js';
+import type { HandshakeSession, HandshakeStep, PeerExpectation } from './handshake.js';
+import type { ConnectionOptions } from './connection-options.js';
+
+export type ConnectionState = 'connecting' | 'handshaking' | 'active' | 'idle' | 'closing' | 'closed' | 'failed';
+
+export interface ConnectionCounters {
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  errors: number;
+  /** performance.now() of the last byte in or out. */
+  lastActivityMs: number;
+}
+
+export interface ConnectionHandlers {
+  /** The handshake completed; messages may flow. */
+  onEstablished?(connection: Connection, session: HandshakeSession): void;
+  /** An application envelope from the peer (never a handshake message). */
+  onMessage(connection: Connection, envelope: Envelope): void;
+  /** The connection is gone; `error` is null after a clean close. */
+  onClose?(connection: Connection, error: ClusterwireError | null): void;
+  onStateChange?(connection: Connection, state: ConnectionState): void;
+}
+
+export interface SendOptions {
+  priority?: number;
+  correlationId?: number;
+  streamId?: number;
+}
+
+const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
+const NORMAL = 2;
+
+export class Connection {
+  state: ConnectionState;
+  session: HandshakeSession | null = null;
+  /** Set when the connection failed. */
+  error: ClusterwireError | null = null;
+  readonly counters: ConnectionCounters = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, errors: 0, lastActivityMs: 0 };
+  /** Where the peer is, for logs and errors. */
+  readonly remote: string;
+  /** The peer's role from its TLS certificate (OU), when it has one. */
+  role: string | null = null;
+
+  private readonly decoder: FrameDecoder;
+  private readonly encoder: FrameEncoder;
+  private nextMessageId = 1;
+  private flushScheduled = false;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private writeTimer: NodeJS.Timeout | null = null;
+  private drainWaiters: Array<() => void> = [];
+  /** Wall-clock microseconds, read once per flush turn rather than per message. */
+  private turnTimestampUs = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly party: HandshakeInitiator | HandshakeAcceptor,
+    /** This node's number (the envelope header's `sender`). */
+    private readonly sender: number,
+    private readonly options: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+    connecting: boolean,
+    private readonly expect: PeerExpectation = {},
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum });
+    this.encoder = new FrameEncoder({
+      checksum: options.checksum,
+      compression: options.compression,
+      compressMinBytes: options.compressMinBytes,
+      maxFrameBytes: options.maxFrameBytes,
+      initialBytes: 16 * 1024,
+    });
+    this.state = connecting ? 'connecting' : 'handshaking';
+    socket.setNoDelay(true);
+    if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error: Error) => this.fail(new PeerUnavailableError(this.peerName(), error.message, { cause: error })));
+    socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => this.onDrain());
+    socket.on('timeout', () => this.onIdle());
+    if (connecting) {
+      this.connectTimer = setTimeout(() => this.fail(new PeerUnavailableError(this.peerName(), `no connection within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+      socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => this.onConnect());
+    } else {
+      this.startHandshake();
+    }
+  }
+
+  /** The peer's node id once known, else its address. */
+  peerName(): string {
+    return this.session?.peerNodeId ?? this.expect.nodeId ?? this.remote;
+  }
+
+  /** Bytes waiting to leave: in the encoder and in the socket. */
+  get queuedBytes(): number {
+    return this.encoder.pendingBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Queues one application message. Returns its message id. Throws
+   * ERR_PEER_UNAVAILABLE when not active, ERR_BACKPRESSURE past the limits;
+   * `writable` turns false above the high-water mark (await drain()).
+   */
+  send(body: BodyValue, options?: SendOptions): number {
+    if (this.state !== 'active' && this.state !== 'idle') throw new PeerUnavailableError(this.peerName(), `connection is ${this.state}`);
+    const queued = this.queuedBytes;
+    if (queued >= this.options.maxQueuedBytes || (this.options.backpressure === 'error' && queued >= this.options.highWaterMarkBytes)) {
+      throw new BackpressureError(`send queue of ${this.peerName()}`, this.options.backpressure === 'error' ? this.options.highWaterMarkBytes : this.options.maxQueuedBytes);
+    }
+    this.counters.messagesOut++;
+    return this.enqueue(body, options);
+  }
+
+  /** False while queued bytes are above the high-water mark. */
+  get writable(): boolean {
+    return this.queuedBytes < this.options.highWaterMarkBytes;
+  }
+
+  /** Resolves once queued bytes are below the high-water mark (at once if they are). */
+  drain(): Promise<void> {
+    if (this.writable || this.state === 'closed' || this.state === 'failed') return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Sends what is queued, then closes. */
+  close(): void {
+    if (this.state === 'closed' || this.state === 'failed' || this.state === 'closing') return;
+    this.setState('closing');
+    this.flush();
+    this.socket.end();
+  }
+
+  /** Cuts the connection at once with `error`. */
+  destroy(error: ClusterwireError): void {
+    this.fail(error);
+  }
+
+  // ------------------------------------------------------------- internals
+
+  private enqueue(body: BodyValue, options?: SendOptions): number {
+    const id = this.nextMessageId++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.turnTimestampUs = Date.now() * 1000;
+      setImmediate(this.flushBound);
+    }
+    this.encoder.append({
+      header: {
+        messageId: id,
+        correlationId: options?.correlationId ?? 0,
+        sender: this.sender,
+        timestampUs: this.turnTimestampUs,
+        streamId: options?.streamId ?? 0,
+        priority: options?.priority ?? NORMAL,
+      },
+      body,
+    });
+    return id;
+  }
+
+  private readonly flushBound = (): void => this.flush();
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return;
+    const bytes = this.encoder.take();
+    this.counters.bytesOut += bytes.length;
+    this.counters.lastActivityMs = performance.now();
+    if (!this.socket.write(bytes) && this.writeTimer === null) {
+      this.writeTimer = setTimeout(
+        () => this.fail(new PeerUnavailableError(this.peerName(), `socket did not drain within ${this.options.writeTimeoutMs} ms`)),
+        this.options.writeTimeoutMs,
+      );
+    }
+  }
+
+  private onDrain(): void {
+    if (this.writeTimer !== null) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
+    }
+    if (this.drainWaiters.length > 0 && this.writable) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onConnect(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.startHandshake();
+  }
+
+  private startHandshake(): void {
+    this.setState('handshaking');
+    let expect = this.expect;
+    if (this.socket instanceof tls.TLSSocket) {
+      // The certificate names the peer: its CN is the node id the handshake must carry.
+      const subject = this.socket.getPeerCertificate()?.subject;
+      const cn = typeof subject?.CN === 'string' ? subject.CN : '';
+      if (cn === '' || (expect.nodeId !== undefined && expect.nodeId !== cn)) {
+        this.fail(new HandshakeRejectedError('node_id_mismatch', `certificate names ${cn === '' ? 'no node' : cn}, expected ${expect.nodeId ?? 'a node id'}`));
+        return;
+      }
+      expect = { ...expect, nodeId: cn };
+      this.role = typeof subject?.OU === 'string' ? subject.OU : null;
+    }
+    this.performHandshakeStep(this.party.start(expect));
+  }
+
+  private performHandshakeStep(step: HandshakeStep): void {
+    for (const message of step.send) this.enqueue(message as BodyValue, { priority: 0 });
+    if (step.status === 'pending') {
+      if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+      if (Number.isFinite(step.deadlineAt)) {
+        const wait = Math.max(0, step.deadlineAt - performance.now());
+        this.handshakeTimer = setTimeout(() => this.performHandshakeStep(this.party.tick(performance.now())), wait + 1);
+      }
+      return;
+    }
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    if (step.status === 'established') {
+      this.session = step.session;
+      this.setState('active');
+      this.socket.setTimeout(this.options.idleTimeoutMs);
+      this.handlers.onEstablished?.(this, step.session);
+      return;
+    }
+    // failed: the refusal (if any) leaves first, then the connection ends
+    this.flush();
+    this.fail(step.error);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.counters.bytesIn += chunk.length;
+    this.counters.lastActivityMs = performance.now();
+    if (this.state === 'idle') this.setState('active');
+    try {
+      for (const frame of this.decoder.push(chunk)) {
+        if (this.state === 'handshaking') {
+          const envelope = decodeMessage(frame);
+          if (!HANDSHAKE_TYPES.has(envelope.body.type)) {
+            throw new MalformedFrameError(`${envelope.body.type} before the handshake completed`);
+          }
+          this.performHandshakeStep(this.party.receive(envelope.body));
+          continue;
+        }
+        if (this.state !== 'active') return; // closing or failed: nothing more is taken
+        const envelope = decodeMessage(frame);
+        this.counters.messagesIn++;
+        this.handlers.onMessage(this, envelope);
+      }
+    } catch (error) {
+      if (!(error instanceof ClusterwireError)) throw error;
+      this.counters.errors++;
+      this.refuse(error);
+    }
+  }
+
+  /** Answers a bad frame or envelope with an ErrorReply, then cuts the connection. */
+  private refuse(error: ClusterwireError): void {
+    if (this.state === 'active' && !this.socket.destroyed && !(error instanceof HandshakeRejectedError)) {
+      try {
+        this.enqueue({ type: 'ErrorReply', code: error.wireCode ?? WireError.Unknown, inReplyTo: 0, message: error.message.slice(0, 200) }, { priority: 0 });
+        this.flush();
+      } catch {
+        // the reply is best effort: the connection is cut either way
+      }
+    }
+    this.fail(error);
+  }
+
+  private onIdle(): void {
+    if (this.state === 'active') this.setState('idle');
+  }
+
+  private fail(error: ClusterwireError): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    this.error = error;
+    this.counters.errors++;
+    this.setState('failed');
+    this.teardown();
+    // let a refusal already handed to the socket leave before the reset
+    if (this.socket.writableLength > 0) this.socket.end();
+    else this.socket.destroy();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.handlers.onClose?.(this, error);
+  }
+
+  private onSocketClose(): void {
+    this.teardown();
+    if (this.state === 'failed' || this.state === 'closed') return;
+    if (this.state === 'closing') {
+      this.setState('closed');
+      this.handlers.onClose?.(this, null);
+      return;
+    }
+    this.fail(new PeerUnavailableError(this.peerName(), this.state === 'handshaking' ? 'closed during the handshake' : 'connection closed by the peer'));
+  }
+
+  private teardown(): void {
+    for (const t of [this.handshakeTimer, this.connectTimer, this.writeTimer]) if (t !== null) clearTimeout(t);
+    this.handshakeTimer = this.connectTimer = this.writeTimer = null;
+    this.socket.setTimeout(0);
+    this.releaseDrainWaiters();
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.handlers.onStateChange?.(this, state);
+  }
+}

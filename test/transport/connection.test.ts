@@ -1,0 +1,211 @@
+// Real sockets on loopback: the transport's handshake, its refusals, TLS, and
+// hostile peers (garbage, oversized lengths, stalls) cut off without
+// disturbing others.
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { Transport, type TransportOptionsInput } from '../../src/main/transport/transport.js';
+import type { Connection } from '../../src/main/transport/connection.js';
+import type { Envelope } from '../../src/shared/envelope/index.js';
+import { encodeFrame, writeU32 } from '../../src/shared/frame.js';
+import { BackpressureError, ClusterwireError, HandshakeRejectedError } from '../../src/shared/errors.js';
+import { makePki } from '../support/certs.js';
+
+const open: Transport[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+interface Node {
+  transport: Transport;
+  inbox: Envelope[];
+  port: number;
+}
+
+async function node(options: Partial<TransportOptionsInput> & { nodeId: string }, listen = true): Promise<Node> {
+  const inbox: Envelope[] = [];
+  const transport = new Transport({ cluster: 'test', ...options }, { onMessage: (_c, env) => inbox.push(env) });
+  open.push(transport);
+  const port = listen ? (await transport.listen(0)).port : 0;
+  return { transport, inbox, port };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolves when the server has cut `socket` (reading whatever it sent first). */
+function closed(socket: net.Socket): Promise<unknown> {
+  socket.resume();
+  socket.on('error', () => undefined);
+  return socket.destroyed ? Promise.resolve() : once(socket, 'close');
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+describe('transport over TCP', () => {
+  it('completes the handshake and carries messages both ways', async () => {
+    const a = await node({ nodeId: 'a' });
+    const b = await node({ nodeId: 'b' }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port, { nodeId: 'a' });
+    expect(conn.state).toBe('active');
+    expect(conn.session?.peerNodeId).toBe('a');
+    for (let i = 0; i < 1000; i++) conn.send({ type: 'Message', topic: 't', payload: text(`m${i}`) });
+    await until(() => a.inbox.length === 1000);
+    expect(new TextDecoder().decode((a.inbox[999].body as { payload: Uint8Array }).payload)).toBe('m999');
+    expect(a.inbox[0].header.sender).toBe(b.transport.sender);
+    const back = [...a.transport.connections][0];
+    await until(() => back.state === 'active');
+    back.send({ type: 'Message', topic: 'reply', payload: text('hi') });
+    await until(() => b.inbox.length === 1);
+    expect(conn.counters.messagesOut).toBe(1000);
+    expect(conn.counters.messagesIn).toBe(1);
+    expect(conn.counters.bytesOut).toBeGreaterThan(1000 * 20);
+  });
+
+  it('gathers the frames of one turn into one write', async () => {
+    const a = await node({ nodeId: 'a' });
+    const b = await node({ nodeId: 'b' }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port);
+    let writes = 0;
+    const write = conn.socket.write.bind(conn.socket);
+    conn.socket.write = ((...args: Parameters<typeof write>) => {
+      writes++;
+      return write(...args);
+    }) as typeof conn.socket.write;
+    for (let i = 0; i < 500; i++) conn.send({ type: 'Message', topic: 't', payload: text('x') });
+    await until(() => a.inbox.length === 500);
+    expect(writes).toBe(1);
+  });
+
+  it('refuses a cluster mismatch and a wrong secret, with the reason on both sides', async () => {
+    const a = await node({ nodeId: 'a', secret: 'correct horse battery staple' });
+    const other = await node({ nodeId: 'b', cluster: 'other', secret: 'correct horse battery staple' }, false);
+    const refused = await other.transport.connect('127.0.0.1', a.port).catch((e) => e);
+    expect(refused).toBeInstanceOf(HandshakeRejectedError);
+    expect((refused as HandshakeRejectedError).reason).toBe('cluster_mismatch');
+    const wrong = await node({ nodeId: 'c', secret: 'not the right secret at all' }, false);
+    const denied = await wrong.transport.connect('127.0.0.1', a.port).catch((e) => e);
+    expect((denied as HandshakeRejectedError).reason).toBe('auth_failed');
+    const right = await node({ nodeId: 'd', secret: 'correct horse battery staple' }, false);
+    const ok = await right.transport.connect('127.0.0.1', a.port);
+    expect(ok.session?.authenticated).toBe(true);
+  });
+
+  it('cuts off a peer that sends garbage, an oversized length, or an application frame before the handshake; others keep working', async () => {
+    const a = await node({ nodeId: 'a' });
+    const b = await node({ nodeId: 'b' }, false);
+    const good = await b.transport.connect('127.0.0.1', a.port);
+
+    const garbage = net.connect(a.port, '127.0.0.1');
+    await once(garbage, 'connect');
+    garbage.write(Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37) & 0xff)));
+    await closed(garbage);
+
+    const huge = net.connect(a.port, '127.0.0.1');
+    await once(huge, 'connect');
+    const header = Buffer.alloc(6);
+    writeU32(header, 0, 0xf000_0000);
+    header[5] = 0x81;
+    huge.write(header);
+    await closed(huge);
+
+    const early = net.connect(a.port, '127.0.0.1');
+    await once(early, 'connect');
+    early.write(encodeFrame(1, text('not an envelope')));
+    await closed(early);
+
+    good.send({ type: 'Message', topic: 'still', payload: text('fine') });
+    await until(() => a.inbox.length === 1);
+    expect(good.state).toBe('active');
+  });
+
+  it('cuts off a peer that stalls in the handshake', async () => {
+    const a = await node({ nodeId: 'a', handshakeTimeoutMs: 200 });
+    const stall = net.connect(a.port, '127.0.0.1');
+    await once(stall, 'connect');
+    const started = Date.now();
+    await closed(stall);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('limits connections still in their handshake', async () => {
+    const a = await node({ nodeId: 'a', maxUnauthenticated: 3, handshakeTimeoutMs: 5000 });
+    const sockets = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const s = net.connect(a.port, '127.0.0.1');
+        await once(s, 'connect');
+        return s;
+      }),
+    );
+    await until(() => a.transport.refused === 2);
+    for (const s of sockets) s.destroy();
+  });
+
+  it('bounds what a slow reader can make the sender queue', async () => {
+    const a = await node({ nodeId: 'a' });
+    const b = await node({ nodeId: 'b', connection: { highWaterMarkBytes: 256 * 1024, maxQueuedBytes: 1024 * 1024, backpressure: 'error' } }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port);
+    const receiver = [...a.transport.connections][0];
+    receiver.socket.pause(); // the reader stalls
+    const payload = new Uint8Array(16 * 1024);
+    let sent = 0;
+    let refusal: unknown = null;
+    for (let round = 0; round < 400 && refusal === null; round++) {
+      try {
+        for (let i = 0; i < 16; i++, sent++) conn.send({ type: 'Message', topic: 'bulk', payload });
+      } catch (error) {
+        refusal = error;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(refusal).toBeInstanceOf(BackpressureError);
+    // the sender holds at most the high-water mark plus one turn of sends
+    expect(conn.queuedBytes).toBeLessThan(256 * 1024 + 17 * payload.length + 4096);
+    expect(sent * payload.length).toBeGreaterThan(256 * 1024);
+    receiver.socket.resume();
+    await conn.drain();
+    expect(conn.writable).toBe(true);
+  });
+});
+
+describe('transport over TLS 1.3 with mutual authentication', () => {
+  const pki = makePki();
+  const stranger = makePki('another-ca');
+
+  it('connects nodes whose certificates the CA signed, and takes the node id and role from them', async () => {
+    const a = await node({ nodeId: 'a', tls: { ...pki.issue('a', 'storage'), ca: pki.ca } });
+    const b = await node({ nodeId: 'b', tls: { ...pki.issue('b', 'gateway'), ca: pki.ca } }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port, { nodeId: 'a' });
+    expect(conn.session?.peerNodeId).toBe('a');
+    expect(conn.role).toBe('storage');
+    conn.send({ type: 'Message', topic: 'tls', payload: text('secret') });
+    await until(() => a.inbox.length === 1);
+    expect([...a.transport.connections][0].role).toBe('gateway');
+  });
+
+  it('refuses a peer without a certificate, with one from another CA, or claiming another node id', async () => {
+    const a = await node({ nodeId: 'a', tls: { ...pki.issue('a'), ca: pki.ca } });
+    // no certificate at all: TLS refuses
+    const bare = (await import('node:tls')).connect({ host: '127.0.0.1', port: a.port, ca: pki.ca, checkServerIdentity: () => undefined });
+    await closed(bare);
+    await until(() => a.transport.refused === 1);
+    expect(a.transport.connections.size).toBe(0);
+    // a certificate from another CA
+    const foreign = await node({ nodeId: 'x', tls: { ...stranger.issue('x'), ca: pki.ca } }, false);
+    await expect(foreign.transport.connect('127.0.0.1', a.port)).rejects.toBeInstanceOf(ClusterwireError);
+    // a valid certificate for 'm' used by a node announcing 'n'
+    const liar = await node({ nodeId: 'n', tls: { ...pki.issue('m'), ca: pki.ca } }, false);
+    const refused = await liar.transport.connect('127.0.0.1', a.port).catch((e) => e);
+    expect(refused).toBeInstanceOf(HandshakeRejectedError);
+    expect((refused as HandshakeRejectedError).reason).toBe('node_id_mismatch');
+    expect(a.inbox).toHaveLength(0);
+  });
+});
+
+export type { Connection };
