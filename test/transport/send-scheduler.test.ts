@@ -101,6 +101,18 @@ describe('SendScheduler chunking', () => {
     expect(s.queuedItems).toBe(0);
   });
 
+  it('hands out a last piece of a single byte', () => {
+    const s = new SendScheduler(resolveSendSchedulerOptions({ chunkBytes: 1024 }));
+    s.enqueue(bytes(2049, 1), NORMAL, 5);
+    const b = s.pull(1 << 20);
+    expect(Array.from({ length: b.length }, (_, i) => [b.offsets[i], b.lengths[i]])).toEqual([
+      [0, 1024],
+      [1024, 1024],
+      [2048, 1],
+    ]);
+    expect(s.queuedItems).toBe(0);
+  });
+
   it('a Critical envelope enqueued during a large Low transfer goes out after the piece in progress', () => {
     const s = new SendScheduler(resolveSendSchedulerOptions({ chunkBytes: 1024 }));
     s.enqueue(bytes(100 * 1024, 3), LOW, 1);
