@@ -42,7 +42,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 function closed(socket: net.Socket): Promise<unknown> {
   socket.resume();
   socket.on('error', () => undefined);
-  return socket.destroyed ? Promise.resolve() : once(socket, 'close');
+  return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve));
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
