@@ -1,0 +1,210 @@
+// The receiving side of chunked envelopes: Chunk pieces in, whole envelopes
+// out. Pure: the caller passes the decoded Chunk body and the time; no timer
+// in here (it arms one for nextDeadline()).
+//
+// A connection is ordered and the sender cuts each envelope front to back, so
+// the pieces of one message arrive contiguous and in order, interleaved with
+// the pieces of at most a few other messages (one per priority class). The
+// rules, each refused with a typed error (the connection is then cut):
+//   - totalBytes above maxMessageBytes: ERR_MESSAGE_TOO_LARGE, before any
+//     allocation; a total of 0 is ERR_CHUNK_SEQUENCE.
+//   - a new message must start at offset 0; a continuing one at exactly the
+//     bytes received so far, with the same totalBytes; a piece must carry at
+//     least one byte and must not reach past the total: ERR_CHUNK_SEQUENCE.
+//   - at most maxPartialMessages incomplete messages at once, and their
+//     declared totals together at most maxPartialBytes (the buffer of a
+//     message is allocated, whole, at its first piece, so this bounds the
+//     memory held): ERR_REASSEMBLY_LIMIT.
+// A message that received no piece for partialTimeoutMs is dropped by
+// tick(now) and its buffer released. The sender may still be sending it: its
+// id is remembered (at most maxPartialMessages ids, oldest forgotten first)
+// and the rest of its pieces are checked for order and discarded.
+//
+//   option                 default     meaning
+//   maxMessageBytes        128 MiB     largest total a chunked message may declare
+//   maxPartialMessages     16          incomplete messages held at once
+//   maxPartialBytes        256 MiB     declared bytes of incomplete messages, together
+//                                     (raised to maxMessageBytes when that is larger)
+//   partialTimeoutMs       30 000      a message idle this long is dropped
+import {
+  ChunkSequenceError,
+  InvalidConfigError,
+  MessageTooLargeError,
+  ReassemblyLimitError,
+} from '../../shared/errors.js';
+import type { Chunk } from '../../shared/schema/layout.js';
+
+export interface ChunkAssemblerOptions {
+  /** Largest totalBytes accepted, in bytes. Default 128 MiB. */
+  readonly maxMessageBytes: number;
+  /** Incomplete messages held at once. Default 16. */
+  readonly maxPartialMessages: number;
+  /** Declared totals of incomplete messages, together, in bytes. Default 256 MiB, at least maxMessageBytes. */
+  readonly maxPartialBytes: number;
+  /** A message with no piece for this long is dropped, in ms. Default 30 000. */
+  readonly partialTimeoutMs: number;
+}
+
+export const DEFAULT_CHUNK_ASSEMBLER: ChunkAssemblerOptions = Object.freeze({
+  maxMessageBytes: 128 * 1024 * 1024,
+  maxPartialMessages: 16,
+  maxPartialBytes: 256 * 1024 * 1024,
+  partialTimeoutMs: 30_000,
+});
+
+/** Largest maxMessageBytes: one Uint8Array, and a ulong on the wire well within a safe integer. */
+const MAX_MESSAGE_LIMIT = 2 ** 32 - 1;
+const DAY_MS = 86_400_000;
+const NO_DROPS: readonly number[] = Object.freeze([]);
+
+export function resolveChunkAssemblerOptions(input: Partial<ChunkAssemblerOptions> = {}): ChunkAssemblerOptions {
+  if (input === null || typeof input !== 'object') throw new InvalidConfigError('options', 'expected an object');
+  const d = DEFAULT_CHUNK_ASSEMBLER;
+  const maxMessageBytes = integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1, MAX_MESSAGE_LIMIT);
+  const maxPartialMessages = integer('maxPartialMessages', input.maxPartialMessages ?? d.maxPartialMessages, 1, 65_536);
+  const maxPartialBytes = integer('maxPartialBytes', input.maxPartialBytes ?? Math.max(d.maxPartialBytes, maxMessageBytes), maxMessageBytes, 2 ** 50);
+  const partialTimeoutMs = integer('partialTimeoutMs', input.partialTimeoutMs ?? d.partialTimeoutMs, 1, DAY_MS);
+  return Object.freeze({ maxMessageBytes, maxPartialMessages, maxPartialBytes, partialTimeoutMs });
+}
+
+function integer(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+interface PartialMessage {
+  readonly buffer: Uint8Array;
+  received: number;
+  lastPieceMs: number;
+}
+
+export class ChunkAssembler {
+  readonly options: ChunkAssemblerOptions;
+  readonly #partials = new Map<number, PartialMessage>();
+  /** Dropped messages whose remaining pieces are still expected: id -> next offset. */
+  readonly #abandoned = new Map<number, { next: number; total: number }>();
+  #partialBytes = 0;
+  #dropped = 0;
+
+  constructor(options: ChunkAssemblerOptions = DEFAULT_CHUNK_ASSEMBLER) {
+    this.options = options;
+  }
+
+  /** Incomplete messages held. */
+  get partialCount(): number {
+    return this.#partials.size;
+  }
+
+  /** Declared bytes of the incomplete messages (the memory their buffers hold). */
+  get partialBytes(): number {
+    return this.#partialBytes;
+  }
+
+  /** Messages dropped by tick() since creation. */
+  get droppedCount(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Takes one piece. Returns the whole envelope when this piece completes it
+   * (a buffer of its own, never a view of `chunk.data`), else null. Throws
+   * ERR_MESSAGE_TOO_LARGE, ERR_CHUNK_SEQUENCE or ERR_REASSEMBLY_LIMIT.
+   */
+  push(chunk: Chunk, nowMs: number): Uint8Array | null {
+    const { messageId, offset, totalBytes, data } = chunk;
+    const length = data.length;
+    const partial = this.#partials.get(messageId);
+    if (partial !== undefined) {
+      const buffer = partial.buffer;
+      if (totalBytes !== buffer.length) {
+        this.#release(messageId, partial);
+        throw new ChunkSequenceError(messageId, `total changed from ${buffer.length} to ${totalBytes}`);
+      }
+      this.#checkPiece(messageId, offset, partial.received, length, totalBytes, partial);
+      buffer.set(data, offset);
+      partial.received = offset + length;
+      partial.lastPieceMs = nowMs;
+      if (partial.received < totalBytes) return null;
+      this.#release(messageId, partial);
+      return buffer;
+    }
+
+    const abandoned = this.#abandoned.get(messageId);
+    if (abandoned !== undefined) {
+      if (totalBytes !== abandoned.total) throw new ChunkSequenceError(messageId, `total changed from ${abandoned.total} to ${totalBytes}`);
+      this.#checkPiece(messageId, offset, abandoned.next, length, totalBytes, undefined);
+      abandoned.next = offset + length;
+      if (abandoned.next === totalBytes) this.#abandoned.delete(messageId);
+      return null;
+    }
+
+    if (totalBytes > this.options.maxMessageBytes) throw new MessageTooLargeError(messageId, totalBytes, this.options.maxMessageBytes);
+    if (totalBytes < 1) throw new ChunkSequenceError(messageId, 'a total of 0 bytes');
+    this.#checkPiece(messageId, offset, 0, length, totalBytes, undefined);
+    if (length === totalBytes) return data.slice();
+    if (this.#partials.size >= this.options.maxPartialMessages) {
+      throw new ReassemblyLimitError('maxPartialMessages', this.options.maxPartialMessages, messageId);
+    }
+    if (this.#partialBytes + totalBytes > this.options.maxPartialBytes) {
+      throw new ReassemblyLimitError('maxPartialBytes', this.options.maxPartialBytes, messageId);
+    }
+    const buffer = new Uint8Array(totalBytes);
+    buffer.set(data, 0);
+    this.#partials.set(messageId, { buffer, received: length, lastPieceMs: nowMs });
+    this.#partialBytes += totalBytes;
+    return null;
+  }
+
+  /** Drops messages idle for partialTimeoutMs or longer; returns their ids. */
+  tick(nowMs: number): readonly number[] {
+    let dropped: number[] | null = null;
+    const timeout = this.options.partialTimeoutMs;
+    for (const [id, partial] of this.#partials) {
+      if (nowMs - partial.lastPieceMs < timeout) continue;
+      (dropped ??= []).push(id);
+      this.#release(id, partial);
+      this.#abandon(id, partial.received, partial.buffer.length);
+      this.#dropped++;
+    }
+    return dropped ?? NO_DROPS;
+  }
+
+  /** When tick() next has something to drop; Infinity while nothing is held. */
+  nextDeadline(): number {
+    let earliest = Infinity;
+    for (const partial of this.#partials.values()) earliest = Math.min(earliest, partial.lastPieceMs + this.options.partialTimeoutMs);
+    return earliest;
+  }
+
+  /** Releases everything (the connection closed). */
+  clear(): void {
+    this.#partials.clear();
+    this.#abandoned.clear();
+    this.#partialBytes = 0;
+  }
+
+  #checkPiece(messageId: number, offset: number, expected: number, length: number, totalBytes: number, partial: PartialMessage | undefined): void {
+    let problem: string | null = null;
+    if (offset !== expected) problem = `offset ${offset}, expected ${expected}`;
+    else if (length === 0) problem = `an empty piece at offset ${offset}`;
+    else if (length > totalBytes - offset) problem = `${length} bytes at offset ${offset} reach past the total of ${totalBytes}`;
+    if (problem === null) return;
+    if (partial !== undefined) this.#release(messageId, partial);
+    throw new ChunkSequenceError(messageId, problem);
+  }
+
+  #release(messageId: number, partial: PartialMessage): void {
+    this.#partials.delete(messageId);
+    this.#partialBytes -= partial.buffer.length;
+  }
+
+  #abandon(messageId: number, next: number, total: number): void {
+    if (this.#abandoned.size >= this.options.maxPartialMessages) {
+      const oldest = this.#abandoned.keys().next().value as number;
+      this.#abandoned.delete(oldest);
+    }
+    this.#abandoned.set(messageId, { next, total });
+  }
+}
