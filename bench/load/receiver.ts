@@ -1,0 +1,68 @@
+// The receiving process of the load harness. `--mode=cw` listens with the
+// clusterwire transport (every frame checked, every envelope read); `--mode=raw`
+// listens with plain net and the baseline framing. It answers requests, counts
+// one-way messages, and reports its counts when the parent asks over IPC.
+import net from 'node:net';
+import { Transport } from '../../src/main/transport/transport.js';
+import type { BodyOf } from '../../src/shared/envelope/index.js';
+import { RawFramer, writeRawFrame, RAW_RESPONSE } from './raw.js';
+import { loadTlsFromEnv } from './tls.js';
+
+const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'cw';
+const checksum = !process.argv.includes('--no-checksum');
+const compression = (process.argv.find((a) => a.startsWith('--compression='))?.slice(14) ?? 'none') as 'none' | 'lz4' | 'zstd';
+let messages = 0;
+let bytes = 0;
+
+async function main(): Promise<void> {
+  let port: number;
+  if (mode === 'raw') {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      const framer = new RawFramer();
+      socket.on('data', (chunk: Buffer) => {
+        let replies: Buffer[] | null = null;
+        framer.push(chunk, (id, kind, payload) => {
+          messages++;
+          bytes += payload.length;
+          if (kind === RAW_RESPONSE) return;
+          if (kind !== 0) (replies ??= []).push(writeRawFrame(id, RAW_RESPONSE, payload.subarray(0, 0)));
+        });
+        if (replies !== null) socket.write(Buffer.concat(replies));
+      });
+      socket.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    port = (server.address() as net.AddressInfo).port;
+  } else {
+    const tls = loadTlsFromEnv('receiver');
+    const transport = new Transport(
+      { nodeId: 'receiver', cluster: 'load', tls, connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024 } },
+      {
+        onMessage: (connection, env) => {
+          messages++;
+          const body = env.body;
+          if (body.type === 'Message') bytes += body.payload.length;
+          else if (body.type === 'Request') {
+            bytes += (body as BodyOf<'Request'>).payload.length;
+            connection.send({ type: 'Response', payload: new Uint8Array(0) }, { correlationId: env.header.messageId });
+          }
+        },
+      },
+    );
+    port = (await transport.listen(0)).port;
+  }
+  process.on('message', (msg: { type: string }) => {
+    if (msg.type === 'counts') process.send!({ type: 'counts', messages, bytes });
+    if (msg.type === 'reset') {
+      messages = 0;
+      bytes = 0;
+      process.send!({ type: 'reset' });
+    }
+    if (msg.type === 'exit') process.exit(0);
+  });
+  process.send!({ type: 'ready', port });
+}
+
+await main();

@@ -1,0 +1,338 @@
+// `npm run bench:load`: the load harness. This process is the sender; a child
+// process is the receiver (bench/load/receiver.ts), which checks every frame
+// and reads every envelope. Each workload runs twice in the same run: over
+// raw net sockets with batched writes and a fixed 9-byte header (the
+// baseline: no checksum, no schema, no handshake), then over the clusterwire
+// transport; every figure is given as a ratio to the baseline.
+//
+//   --duration=S        seconds per workload (default 3; --quick: 1)
+//   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
+//   --connections=N     connections for the one-way workloads (default 1)
+//   --compression=none|lz4|zstd   --no-checksum   --tls
+//   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Transport } from '../../src/main/transport/transport.js';
+import type { Connection } from '../../src/main/transport/connection.js';
+import type { BodyValue } from '../../src/shared/envelope/index.js';
+import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
+import { loadTlsFromEnv, makeLoadPki } from './tls.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = process.argv.includes('--quick');
+const durationMs = Number(arg('duration') ?? (quick ? 1 : 3)) * 1000;
+const sizes = (arg('sizes') ?? '64,256,1024,16384,262144,1048576').split(',').map(Number);
+const connections = Number(arg('connections') ?? 1);
+const compression = (arg('compression') ?? 'none') as 'none' | 'lz4' | 'zstd';
+const checksum = !process.argv.includes('--no-checksum');
+const useTls = process.argv.includes('--tls');
+const outName = arg('out') ?? 'load';
+/** Bytes queued per connection before the sender waits for the socket to drain. */
+const HIGH_WATER = 4 * 1024 * 1024;
+/** Bytes a sender writes per event-loop turn before it yields. */
+const TURN_BYTES = 256 * 1024;
+
+interface Receiver {
+  child: ChildProcess;
+  port: number;
+  ask<T>(type: string): Promise<T>;
+}
+
+async function startReceiver(mode: 'raw' | 'cw', env: NodeJS.ProcessEnv): Promise<Receiver> {
+  const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum ? [] : ['--no-checksum'])];
+  const child = fork(path.join(here, 'receiver.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { type: string; port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+  });
+  const ask = <T>(type: string) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (m) => resolve(m as T));
+      child.send({ type });
+    });
+  return { child, port, ask };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+// ------------------------------------------------------------------ raw
+
+interface RawLink {
+  socket: net.Socket;
+  batch: RawBatch;
+  waiting: Map<number, () => void>;
+  nextId: number;
+  flushScheduled: boolean;
+}
+
+async function rawConnect(port: number): Promise<RawLink> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((r) => socket.once('connect', r));
+  const link: RawLink = { socket, batch: new RawBatch(), waiting: new Map(), nextId: 1, flushScheduled: false };
+  const framer = new RawFramer();
+  socket.on('data', (chunk: Buffer) =>
+    framer.push(chunk, (id, kind) => {
+      if (kind !== RAW_RESPONSE) return;
+      const w = link.waiting.get(id);
+      link.waiting.delete(id);
+      w?.();
+    }),
+  );
+  return link;
+}
+
+/** Requests gathered per event-loop turn, as the clusterwire connection gathers them. */
+function rawRequest(link: RawLink, payload: Uint8Array): Promise<void> {
+  const id = link.nextId++;
+  link.batch.append(id, RAW_REQUEST, payload);
+  if (!link.flushScheduled) {
+    link.flushScheduled = true;
+    process.nextTick(() => {
+      link.flushScheduled = false;
+      link.socket.write(link.batch.take());
+    });
+  }
+  return new Promise((resolve) => link.waiting.set(id, resolve));
+}
+
+// ---------------------------------------------------------- clusterwire
+
+interface CwLink {
+  conn: Connection;
+  waiting: Map<number, () => void>;
+}
+
+async function cwConnect(transport: Transport, port: number, waiting: Map<number, () => void>): Promise<CwLink> {
+  const conn = await transport.connect('127.0.0.1', port, { nodeId: 'receiver' });
+  return { conn, waiting };
+}
+
+function cwRequest(link: CwLink, payload: Uint8Array): Promise<void> {
+  const id = link.conn.send({ type: 'Request', topic: 'load', payload, idempotent: false, attempt: 0, timeoutMs: 10_000 });
+  return new Promise((resolve) => link.waiting.set(id, resolve));
+}
+
+// ------------------------------------------------------------ workloads
+
+interface Side {
+  name: 'raw' | 'clusterwire';
+  oneWay(size: number): Promise<{ messages: number; seconds: number }>;
+  requestLatency(): Promise<Float64Array>;
+  pipelined(inFlight: number): Promise<{ requests: number; seconds: number }>;
+  close(): Promise<void>;
+}
+
+async function rawSide(receiver: Receiver): Promise<Side> {
+  const links = await Promise.all(Array.from({ length: connections }, () => rawConnect(receiver.port)));
+  return {
+    name: 'raw',
+    async oneWay(size) {
+      const payload = new Uint8Array(size).fill(7);
+      const perTurn = Math.max(1, Math.floor(TURN_BYTES / (size + 9)));
+      let sent = 0;
+      const start = performance.now();
+      const end = start + durationMs;
+      await Promise.all(
+        links.map(async (link) => {
+          while (performance.now() < end) {
+            for (let i = 0; i < perTurn; i++) link.batch.append(link.nextId++, RAW_ONE_WAY, payload);
+            sent += perTurn;
+            link.socket.write(link.batch.take());
+            if (link.socket.writableLength > HIGH_WATER) await new Promise((r) => link.socket.once('drain', r));
+            else await tick();
+          }
+          await rawRequest(link, new Uint8Array(0)); // everything before it has been read
+        }),
+      );
+      return { messages: sent, seconds: (performance.now() - start) / 1000 };
+    },
+    async requestLatency() {
+      return latencyLoop(() => rawRequest(links[0], new Uint8Array(64)));
+    },
+    async pipelined(inFlight) {
+      return pipelineLoop(inFlight, () => rawRequest(links[0], new Uint8Array(64)));
+    },
+    async close() {
+      for (const l of links) l.socket.destroy();
+    },
+  };
+}
+
+async function cwSide(receiver: Receiver): Promise<Side> {
+  const waiting = new Map<number, () => void>();
+  const transport = new Transport(
+    {
+      nodeId: 'sender',
+      cluster: 'load',
+      tls: loadTlsFromEnv('sender'),
+      connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
+    },
+    {
+      onMessage: (_c, env) => {
+        if (env.body.type !== 'Response') return;
+        const w = waiting.get(env.header.correlationId);
+        waiting.delete(env.header.correlationId);
+        w?.();
+      },
+    },
+  );
+  const links = await Promise.all(Array.from({ length: connections }, () => cwConnect(transport, receiver.port, waiting)));
+  return {
+    name: 'clusterwire',
+    async oneWay(size) {
+      const body: BodyValue = { type: 'Message', topic: 'load', payload: new Uint8Array(size).fill(7) };
+      const perTurn = Math.max(1, Math.floor(TURN_BYTES / (size + 120)));
+      let sent = 0;
+      const start = performance.now();
+      const end = start + durationMs;
+      await Promise.all(
+        links.map(async ({ conn }, i) => {
+          while (performance.now() < end) {
+            for (let k = 0; k < perTurn; k++) conn.send(body);
+            sent += perTurn;
+            if (!conn.writable) await conn.drain();
+            else await tick();
+          }
+          await cwRequest(links[i], new Uint8Array(0));
+        }),
+      );
+      return { messages: sent, seconds: (performance.now() - start) / 1000 };
+    },
+    async requestLatency() {
+      return latencyLoop(() => cwRequest(links[0], new Uint8Array(64)));
+    },
+    async pipelined(inFlight) {
+      return pipelineLoop(inFlight, () => cwRequest(links[0], new Uint8Array(64)));
+    },
+    async close() {
+      await transport.close();
+    },
+  };
+}
+
+async function latencyLoop(request: () => Promise<void>): Promise<Float64Array> {
+  const samples = new Float64Array(2_000_000);
+  let n = 0;
+  for (let i = 0; i < 2000; i++) await request(); // warm-up
+  const end = performance.now() + durationMs;
+  while (n < samples.length && performance.now() < end) {
+    const t = process.hrtime.bigint();
+    await request();
+    samples[n++] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  return samples.subarray(0, n).sort();
+}
+
+async function pipelineLoop(inFlight: number, request: () => Promise<void>): Promise<{ requests: number; seconds: number }> {
+  let done = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  const lane = async () => {
+    while (performance.now() < end) {
+      await request();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return { requests: done, seconds: (performance.now() - start) / 1000 };
+}
+
+const pct = (s: Float64Array, p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+
+// ------------------------------------------------------------------ main
+
+interface Row {
+  workload: string;
+  raw: string;
+  clusterwire: string;
+  ratio: string;
+  rawValue: number;
+  cwValue: number;
+}
+
+function fmtRate(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
+}
+
+function sizeLabel(b: number): string {
+  return b >= 1 << 20 ? `${b >> 20} MiB` : b >= 1024 ? `${b >> 10} KiB` : `${b} B`;
+}
+
+async function main(): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (useTls) Object.assign(env, makeLoadPki(), {});
+  if (useTls) Object.assign(process.env, env);
+  const settings = `duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
+  console.error(`load harness: ${settings}`);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const sides: Record<string, { side: Side; receiver: Receiver }> = {};
+  for (const name of ['raw', 'cw'] as const) {
+    const receiver = await startReceiver(name, env);
+    sides[name] = { receiver, side: name === 'raw' ? await rawSide(receiver) : await cwSide(receiver) };
+  }
+  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>): Promise<[T, T]> => {
+    console.error(`  ${label} ...`);
+    const a = await run(sides.raw.side, sides.raw.receiver);
+    const b = await run(sides.cw.side, sides.cw.receiver);
+    return [a, b];
+  };
+
+  for (const size of sizes) {
+    const [raw, cw] = await both(`one-way ${sizeLabel(size)}`, async (side, receiver) => {
+      await receiver.ask('reset');
+      const r = await side.oneWay(size);
+      const counts = await receiver.ask<{ messages: number }>('counts');
+      if (counts.messages !== r.messages + connections) throw new Error(`${side.name}: receiver counted ${counts.messages} of ${r.messages + connections} messages`);
+      return r;
+    });
+    const rate = (x: { messages: number; seconds: number }) => x.messages / x.seconds;
+    const gbit = (x: { messages: number; seconds: number }) => (rate(x) * size * 8) / 1e9;
+    rows.push({
+      workload: `one-way ${sizeLabel(size)}: msgs/s (Gbit/s)`,
+      raw: `${fmtRate(rate(raw))} (${gbit(raw).toFixed(2)})`,
+      clusterwire: `${fmtRate(rate(cw))} (${gbit(cw).toFixed(2)})`,
+      ratio: `${(rate(cw) / rate(raw)).toFixed(2)}×`,
+      rawValue: rate(raw),
+      cwValue: rate(cw),
+    });
+    results[`oneway_${size}`] = { raw: { msgsPerSec: rate(raw), gbitPerSec: gbit(raw) }, clusterwire: { msgsPerSec: rate(cw), gbitPerSec: gbit(cw) } };
+  }
+
+  const [rawLat, cwLat] = await both('request/response, 1 in flight', (side) => side.requestLatency());
+  for (const [label, p] of [['p50', 0.5], ['p99', 0.99], ['p99.9', 0.999]] as const) {
+    const a = pct(rawLat, p);
+    const b = pct(cwLat, p);
+    rows.push({ workload: `request/response 64 B, 1 in flight: ${label} µs`, raw: a.toFixed(1), clusterwire: b.toFixed(1), ratio: `${(b / a).toFixed(2)}×`, rawValue: a, cwValue: b });
+  }
+  results.latency = {
+    raw: { p50: pct(rawLat, 0.5), p99: pct(rawLat, 0.99), p999: pct(rawLat, 0.999), samples: rawLat.length },
+    clusterwire: { p50: pct(cwLat, 0.5), p99: pct(cwLat, 0.99), p999: pct(cwLat, 0.999), samples: cwLat.length },
+  };
+
+  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side) => side.pipelined(100));
+  const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
+  rows.push({ workload: 'request/response 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(cwPipe)), ratio: `${(pr(cwPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(cwPipe) });
+  results.pipelined = { raw: pr(rawPipe), clusterwire: pr(cwPipe) };
+
+  for (const { side, receiver } of Object.values(sides)) {
+    await side.close();
+    receiver.child.send({ type: 'exit' });
+  }
+
+  const table = ['| workload | raw TCP (baseline) | clusterwire | clusterwire / raw |', '|---|---:|---:|---:|', ...rows.map((r) => `| ${r.workload} | ${r.raw} | ${r.clusterwire} | ${r.ratio} |`)].join('\n');
+  console.log(`\n${table}\n`);
+  const dir = path.resolve(here, '..', '..', '..', 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const meta = `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: ${settings}. Two processes on loopback; the receiver checks every frame. Latency ratios above 1× are slower.`;
+  fs.writeFileSync(path.join(dir, `${outName}.md`), `# Load harness\n\n${meta}\n\n\`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`\n\n${table}\n`);
+  fs.writeFileSync(path.join(dir, `${outName}.json`), JSON.stringify({ node: process.version, date: new Date().toISOString(), settings, results }, null, 2) + '\n');
+  console.error(`wrote bench/results/${outName}.md`);
+}
+
+await main();
