@@ -25,9 +25,12 @@
 // 'wait': await drain()) or throws ERR_BACKPRESSURE ('error'); above
 // maxQueuedBytes it always throws. A socket that does not drain within
 // writeTimeoutMs fails the connection.
+//
+// Liveness: a Ping is answered with a Pong by the connection itself (never
+// dispatched); `ping()` measures the round trip.
 import type net from 'node:net';
 import tls from 'node:tls';
-import { BackpressureError, ClusterwireError, HandshakeRejectedError, MalformedFrameError, PeerUnavailableError } from '../../shared/errors.js';
+import { BackpressureError, ClusterwireError, HandshakeRejectedError, MalformedFrameError, PeerUnavailableError, TimeoutError } from '../../shared/errors.js';
 import { decodeMessage, FrameEncoder, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
 import { FrameDecoder } from '../../shared/frame-decoder.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
@@ -66,6 +69,8 @@ export interface SendOptions {
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
 const NORMAL = 2;
+/** Pings awaiting their pong, at most. */
+const MAX_PINGS = 16;
 
 export class Connection {
   state: ConnectionState;
@@ -88,6 +93,10 @@ export class Connection {
   private drainWaiters: Array<() => void> = [];
   /** Wall-clock microseconds, read once per flush turn rather than per message. */
   private turnTimestampUs = 0;
+  private pingSeq = 0;
+  private readonly pings = new Map<number, { sentAt: number; resolve: (rttMs: number) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  /** Round trips of answered pings, in ms: the last one. */
+  lastRttMs = -1;
 
   constructor(
     readonly socket: net.Socket,
@@ -158,6 +167,21 @@ export class Connection {
   drain(): Promise<void> {
     if (this.writable || this.state === 'closed' || this.state === 'failed') return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Sends a Ping; resolves with the round trip in ms, or rejects with ERR_TIMEOUT. */
+  ping(timeoutMs = 5000): Promise<number> {
+    if (this.pings.size >= MAX_PINGS) return Promise.reject(new BackpressureError(`pings to ${this.peerName()}`, MAX_PINGS));
+    const seq = ++this.pingSeq;
+    const sentAt = performance.now();
+    this.enqueue({ type: 'Ping', seq, sentUs: Math.round(sentAt * 1000) }, { priority: 0 });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(seq);
+        reject(new TimeoutError(seq, timeoutMs, 1));
+      }, timeoutMs);
+      this.pings.set(seq, { sentAt, resolve, reject, timer });
+    });
   }
 
   /** Sends what is queued, then closes. */
@@ -289,6 +313,15 @@ export class Connection {
         }
         if (this.state !== 'active') return; // closing or failed: nothing more is taken
         const envelope = decodeMessage(frame);
+        const body = envelope.body;
+        if (body.type === 'Ping') {
+          this.enqueue({ type: 'Pong', seq: body.seq, echoSentUs: body.sentUs }, { priority: 0, correlationId: envelope.header.messageId });
+          continue;
+        }
+        if (body.type === 'Pong') {
+          this.onPong(body.seq);
+          continue;
+        }
         this.counters.messagesIn++;
         this.handlers.onMessage(this, envelope);
       }
@@ -297,6 +330,15 @@ export class Connection {
       this.counters.errors++;
       this.refuse(error);
     }
+  }
+
+  private onPong(seq: number): void {
+    const ping = this.pings.get(seq);
+    if (ping === undefined) return; // late or unasked: ignored
+    this.pings.delete(seq);
+    clearTimeout(ping.timer);
+    this.lastRttMs = performance.now() - ping.sentAt;
+    ping.resolve(this.lastRttMs);
   }
 
   /** Answers a bad frame or envelope with an ErrorReply, then cuts the connection. */
@@ -345,6 +387,11 @@ export class Connection {
     this.handshakeTimer = this.connectTimer = this.writeTimer = null;
     this.socket.setTimeout(0);
     this.releaseDrainWaiters();
+    for (const ping of this.pings.values()) {
+      clearTimeout(ping.timer);
+      ping.reject(new PeerUnavailableError(this.peerName(), `connection ${this.state}`));
+    }
+    this.pings.clear();
   }
 
   private setState(state: ConnectionState): void {
