@@ -45,13 +45,13 @@ describe('SWIM suspicion and incarnations', () => {
   });
 
   it('Lifeguard IV-B: without confirmations a suspicion lasts the maximum timeout, then the member is dead', () => {
-    // N = 5: min = 1.5 x max(1, log10 5) x 500 = 750 ms, max = 4 x 750 = 3000 ms.
+    // N = 5: min = 1.5 x max(2, log10 5) x 500 = 1500 ms, max = 4 x 1500 = 6000 ms.
     const s = swim('a', PEERS, { pushPullIntervalMs: 0, reconnectIntervalMs: 0 });
     s.receive(addr('c'), gossipOf('c', [{ node: 'b', state: MemberState.Suspect, incarnation: 0, from: 'c' }]), 1_000);
     // b answers a's own probes (an ack does not refute; only a higher incarnation does).
-    runAcking(s, 1_000, 3_999, 1);
+    runAcking(s, 1_000, 6_999, 1);
     expect(s.stateOf('b')).toBe('suspect');
-    const step = s.tick(4_000);
+    const step = s.tick(7_000);
     expect(s.stateOf('b')).toBe('dead');
     expect(step.events).toContainEqual(expect.objectContaining({ type: 'member-dead', from: 'a' }));
   });
@@ -62,19 +62,19 @@ describe('SWIM suspicion and incarnations', () => {
     s.receive(addr('d'), gossipOf('d', [{ node: 'b', state: MemberState.Suspect, incarnation: 0, from: 'd' }]), 1_100);
     s.receive(addr('e'), gossipOf('e', [{ node: 'b', state: MemberState.Suspect, incarnation: 0, from: 'e' }]), 1_200);
     s.receive(addr('f'), gossipOf('f', [{ node: 'b', state: MemberState.Suspect, incarnation: 0, from: 'f' }]), 1_300);
-    // N = 6: min = 1.5 x max(1, log10 6) x 500 = 750 ms, reached with 3 confirmations.
-    runAcking(s, 1_300, 1_749, 1);
+    // N = 6: min = 1.5 x max(2, log10 6) x 500 = 1500 ms, reached with 3 confirmations.
+    runAcking(s, 1_300, 2_499, 1);
     expect(s.stateOf('b')).toBe('suspect');
-    s.tick(1_750);
+    s.tick(2_500);
     expect(s.stateOf('b')).toBe('dead');
   });
 
   it('plain SWIM (lifeguard off): the suspicion timeout is fixed at the minimum', () => {
     const s = swim('a', PEERS, { lifeguard: 'off', pushPullIntervalMs: 0, reconnectIntervalMs: 0 });
     s.receive(addr('c'), gossipOf('c', [{ node: 'b', state: MemberState.Suspect, incarnation: 0, from: 'c' }]), 1_000);
-    runAcking(s, 1_000, 1_749, 1);
+    runAcking(s, 1_000, 2_499, 1);
     expect(s.stateOf('b')).toBe('suspect');
-    s.tick(1_750);
+    s.tick(2_500);
     expect(s.stateOf('b')).toBe('dead');
   });
 

@@ -60,15 +60,19 @@ export class Dissemination {
     this.broadcasts.push(key, b, 4 + broadcastBytes(b));
   }
 
-  /** Fills the two arrays within `budgetBytes`; returns the bytes used. */
-  fill(updatesOut: SwimUpdate[], broadcastsOut: SwimBroadcast[], budgetBytes: number): number {
+  /**
+   * Fills the two arrays within `budgetBytes` for a message to member
+   * `recipient` (updates about the recipient itself are left queued); returns
+   * the bytes used.
+   */
+  fill(updatesOut: SwimUpdate[], broadcastsOut: SwimBroadcast[], budgetBytes: number, recipient: string): number {
     const limit = this.limit;
-    if (this.broadcasts.size === 0) return this.updates.take(updatesOut, budgetBytes, limit);
-    if (this.updates.size === 0) return this.broadcasts.take(broadcastsOut, budgetBytes, limit);
+    if (this.broadcasts.size === 0) return this.updates.take(updatesOut, budgetBytes, limit, recipient);
+    if (this.updates.size === 0) return this.broadcasts.take(broadcastsOut, budgetBytes, limit, '');
     const forBroadcasts = Math.floor(budgetBytes * this.broadcastShare);
-    let used = this.updates.take(updatesOut, budgetBytes - forBroadcasts, limit);
-    used += this.broadcasts.take(broadcastsOut, budgetBytes - used, limit);
-    if (budgetBytes - used > 64) used += this.updates.take(updatesOut, budgetBytes - used, limit);
+    let used = this.updates.take(updatesOut, budgetBytes - forBroadcasts, limit, recipient);
+    used += this.broadcasts.take(broadcastsOut, budgetBytes - used, limit, '');
+    if (budgetBytes - used > 64) used += this.updates.take(updatesOut, budgetBytes - used, limit, recipient);
     return used;
   }
 }

@@ -12,6 +12,7 @@ export class MemberTable {
   private live = 0;
   private readonly order: ProbeOrder<Member>;
   private readonly picked: Member[] = [];
+  private deadCursor = 0;
 
   constructor(private readonly rng: Random) {
     this.order = new ProbeOrder<Member>(
@@ -84,6 +85,20 @@ export class MemberTable {
     return m;
   }
 
+  /**
+   * The next dead member to try to reconnect to, round-robin over the table so
+   * that every dead member is retried within (dead members x interval).
+   */
+  nextDead(): Member | null {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      if (this.deadCursor >= list.length) this.deadCursor = 0;
+      const m = list[this.deadCursor++];
+      if (m.state === MemberState.Dead) return m;
+    }
+    return null;
+  }
+
   /** Forgets members that have been dead or left since before `horizon`. */
   reap(horizon: number): void {
     if (!this.list.some((m) => !m.live && m.since < horizon)) return;
@@ -100,6 +115,3 @@ export function isAlive(m: Member): boolean {
   return m.state === MemberState.Alive;
 }
 
-export function isDead(m: Member): boolean {
-  return m.state === MemberState.Dead;
-}

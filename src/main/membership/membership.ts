@@ -24,6 +24,11 @@ import type { Outbox } from './outbox.js';
 import { Suspicion } from './suspicion.js';
 
 const CLAIMS = ['alive', 'suspect', 'dead', 'left'] as const;
+/**
+ * The suspicion timeout scales with log10 N, but never below its value at
+ * N = 100: small clusters have few confirmers and few paths for a refutation.
+ */
+export const SUSPICION_MIN_SCALE = 2;
 
 export class Membership {
   private incarnationValue: number;
@@ -189,7 +194,7 @@ export class Membership {
   private startSuspicion(m: Member, from: string, now: number): void {
     const o = this.options;
     const n = this.size;
-    const minMs = Math.floor(o.suspicionMult * Math.max(1, Math.log10(n)) * o.probeIntervalMs);
+    const minMs = Math.floor(o.suspicionMult * Math.max(SUSPICION_MIN_SCALE, Math.log10(n)) * o.probeIntervalMs);
     const maxMs = this.lifeguard ? minMs * o.suspicionMaxTimeoutMult : minMs;
     const expected = this.lifeguard ? Math.max(0, Math.min(o.suspicionConfirmations, n - 2)) : 0;
     this.suspicions.set(m.name, new Suspicion(m.name, m.incarnation, from, now, minMs, maxMs, expected));

@@ -7,7 +7,7 @@
 //   probeTimeoutMs            200      1 500    100      a direct ping not acked by then goes indirect
 //   indirectChecks            3        3        3        k helpers asked to ping-req the target
 //   probeFallback             reliable reliable reliable also ping the target over the stream (TCP) transport
-//   suspicionMult             1.5      3        1.5      suspicion min = mult x max(1, log10 N) x probeIntervalMs
+//   suspicionMult             1.5      3        1.5      suspicion min = mult x max(2, log10 N) x probeIntervalMs
 //   suspicionMaxTimeoutMult   4        4        4        suspicion max = mult x min (Lifeguard starts here)
 //   suspicionConfirmations    3        3        3        independent suspicions that shrink the timeout to min
 //   awarenessMaxMultiplier    8        8        8        Lifeguard local health: intervals stretch up to this factor

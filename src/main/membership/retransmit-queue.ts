@@ -50,9 +50,10 @@ export class RetransmitQueue<T> {
   /**
    * Moves items into `out`, fewest transmissions first (newest first among
    * equals), while they fit in `budgetBytes`; each counts as one transmission
-   * and is dropped after `limit` of them. Returns the bytes used.
+   * and is dropped after `limit` of them. The item under `skipKey` stays
+   * queued untouched. Returns the bytes used.
    */
-  take(out: T[], budgetBytes: number, limit: number): number {
+  take(out: T[], budgetBytes: number, limit: number, skipKey = ''): number {
     if (this.byKey.size === 0) return 0;
     let used = 0;
     const moved = this.moved;
@@ -70,7 +71,7 @@ export class RetransmitQueue<T> {
           bucket.splice(i, 1);
           continue;
         }
-        if (entry.bytes > budgetBytes - used) {
+        if (entry.bytes > budgetBytes - used || entry.key === skipKey) {
           skipped++;
           if (skipped > 8) break;
           continue;

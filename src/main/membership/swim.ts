@@ -10,15 +10,15 @@
 //                                         dynamic suspicion timeout, buddy system
 //   anti-entropy                          push-pull full-state exchange, on join and
 //                                         periodically; join via seeds, graceful leave
-//   re-merge                              push-pull with a random recently dead member
-//                                         every reconnectIntervalMs, so partitions
+//   re-merge                              push-pull with one remembered dead member
+//                                         (round-robin) every reconnectIntervalMs, so partitions
 //                                         heal without a manual re-join
 import { InvalidConfigError, InvalidMessageError } from '../../shared/errors.js';
 import { Dissemination } from './dissemination.js';
 import type { SwimEvent, SwimStep } from './events.js';
 import { LocalHealth } from './local-health.js';
 import { addressOf, STATE_NAMES, type LocalState, type Member, type MemberView } from './member.js';
-import { isAlive, isDead, MemberTable } from './member-table.js';
+import { isAlive, MemberTable } from './member-table.js';
 import { Membership } from './membership.js';
 import {
   EMPTY_BYTES,
@@ -268,8 +268,11 @@ export class Swim {
     }
     if (now >= this.nextReconnectAt) {
       this.reap(now);
-      const m = this.table.random(isDead, now);
+      const m = this.table.nextDead();
       if (m !== null) this.sendPushPull(m.address, false, false);
+      // A node that knows no live member (its join failed, or everyone it knew
+      // died) keeps knocking on its seeds.
+      if (this.table.liveCount === 0 && this.seeds.length > 0) this.sendPushPull(this.seeds[this.joinAttempts++ % this.seeds.length], true, false);
       this.nextReconnectAt = now + this.options.reconnectIntervalMs;
     }
   }
@@ -293,7 +296,7 @@ export class Swim {
 
   private sendPing(target: Member, seq: number, channel: Channel): void {
     // Lifeguard buddy system: a suspected member hears it from its prober first.
-    this.piggyback(this.lifeguard && target.state === MemberState.Suspect ? target.update(this.name) : null);
+    this.piggyback(this.lifeguard && target.state === MemberState.Suspect ? target.update(this.name) : null, target.name);
     const o = this.options;
     this.out.send(target.address, channel, {
       type: 'SwimPing',
@@ -315,7 +318,7 @@ export class Swim {
     const helpers = this.picked;
     this.table.sample(o.indirectChecks, p.target, isAlive, helpers, 0);
     for (const h of helpers) {
-      this.piggyback(null);
+      this.piggyback(null, h.name);
       this.out.send(h.address, 'packet', {
         type: 'SwimPingReq',
         seq: p.seq,
@@ -351,12 +354,16 @@ export class Swim {
     this.gossip.setDelivery(this.delivery);
   }
 
-  /** Fills pbUpdates and pbBroadcasts for one outgoing message (`first` goes first); returns how many items. */
-  private piggyback(first: SwimUpdate | null): number {
+  /**
+   * Fills pbUpdates and pbBroadcasts for one message to member `to` (`first`
+   * goes first); returns how many items. Queued news about `to` itself is not
+   * spent on it: the buddy copy in `first` is what it needs.
+   */
+  private piggyback(first: SwimUpdate | null, to: string): number {
     const u = this.scratchUpdates;
     const b = this.scratchBroadcasts;
     if (first !== null) u.push(first);
-    this.gossip.fill(u, b, this.budgetBytes);
+    this.gossip.fill(u, b, this.budgetBytes, to);
     const items = u.length + b.length;
     this.pbUpdates = u.length === 0 ? NO_UPDATES : u.slice();
     this.pbBroadcasts = b.length === 0 ? NO_BROADCASTS : b.slice();
@@ -391,7 +398,7 @@ export class Swim {
         if (msg.target !== this.name) return;
         // A member we consider suspect or dead hears it in the ack, so it refutes at once.
         const src = this.table.get(msg.source);
-        this.piggyback(src !== undefined && src.state !== MemberState.Alive ? src.update(this.name) : null);
+        this.piggyback(src !== undefined && src.state !== MemberState.Alive ? src.update(this.name) : null, msg.source);
         this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: EMPTY_BYTES, updates: this.pbUpdates, broadcasts: this.pbBroadcasts });
         return;
       }
@@ -401,7 +408,7 @@ export class Swim {
         const seq = this.nextSeq();
         const timeout = this.scaled(this.options.probeTimeoutMs);
         this.relays.add(seq, from, msg.seq, msg.wantNack, now + Math.floor(timeout * 0.8), now + this.options.probeIntervalMs);
-        this.piggyback(null);
+        this.piggyback(null, msg.target);
         const o = this.options;
         this.out.send(target, 'packet', {
           type: 'SwimPing',
@@ -475,6 +482,9 @@ export class Swim {
       this.nextJoinAt = Infinity;
       this.stateValue = 'alive';
       this.out.event({ type: 'join-failed', attempts: this.joinAttempts });
+      // Members heard of by gossip meanwhile can still give the full state.
+      const m = this.table.random(isAlive, now);
+      if (m !== null) this.sendPushPull(m.address, true, false);
       return;
     }
     this.joinAttempts++;
@@ -488,7 +498,7 @@ export class Swim {
     const targets = this.picked;
     this.table.sample(this.options.gossipNodes, null, this.stateValue === 'left' ? isAlive : this.gossipTarget, targets, now);
     for (const t of targets) {
-      if (this.piggyback(null) === 0) break;
+      if (this.piggyback(null, t.name) === 0) break;
       this.out.send(t.address, 'packet', { type: 'SwimGossip', source: this.name, updates: this.pbUpdates, broadcasts: this.pbBroadcasts });
     }
     targets.length = 0;

@@ -117,8 +117,11 @@ export class Simulation {
     this.backlogLimit = opts.pausedBacklog ?? 256;
     const o = this.options;
     const n = names.length;
-    const suspicionMaxMs = o.suspicionMult * Math.max(1, Math.log10(n)) * o.probeIntervalMs * o.suspicionMaxTimeoutMult;
-    const grace = opts.graceMs ?? Math.ceil(2 * suspicionMaxMs * (o.lifeguard === 'on' ? o.awarenessMaxMultiplier / 2 : 1) + 10 * o.probeIntervalMs);
+    // A suspicion raised by a probe that started before the fault ended can
+    // outlive it by one stretched probe interval plus the longest suspicion.
+    const suspicionMaxMs = o.suspicionMult * Math.max(2, Math.log10(n)) * o.probeIntervalMs * o.suspicionMaxTimeoutMult;
+    const stretchedProbeMs = o.probeIntervalMs * (o.lifeguard === 'on' ? o.awarenessMaxMultiplier : 1);
+    const grace = opts.graceMs ?? Math.ceil(suspicionMaxMs + stretchedProbeMs + 5 * o.probeIntervalMs);
     const world = {
       names,
       index: (name: string): number => this.byName.get(name) ?? -1,
@@ -246,6 +249,8 @@ export class Simulation {
     if (node.status !== 'paused') return;
     node.status = 'up';
     node.lastFaultAt = this.clock;
+    // Ticks due while it was frozen were dropped: schedule afresh.
+    node.tickAt = Infinity;
     const backlog = node.backlog;
     node.backlog = [];
     this.process(node, node.swim.tick(this.clock));
