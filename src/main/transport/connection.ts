@@ -61,6 +61,11 @@ export interface ConnectionHandlers {
   onStateChange?(connection: Connection, state: ConnectionState): void;
 }
 
+/** Message ids of one node: one sequence for all its connections. */
+export interface MessageIds {
+  next(): number;
+}
+
 export interface SendOptions {
   priority?: number;
   correlationId?: number;
@@ -69,6 +74,12 @@ export interface SendOptions {
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
 const NORMAL = 2;
+
+/** Ids counting up from `start`. */
+export function counterFrom(start: number): MessageIds {
+  let next = start;
+  return { next: () => next++ };
+}
 /** Pings awaiting their pong, at most. */
 const MAX_PINGS = 16;
 
@@ -85,7 +96,6 @@ export class Connection {
 
   private readonly decoder: FrameDecoder;
   private readonly encoder: FrameEncoder;
-  private nextMessageId = 1;
   private flushScheduled = false;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
@@ -107,6 +117,7 @@ export class Connection {
     private readonly handlers: ConnectionHandlers,
     connecting: boolean,
     private readonly expect: PeerExpectation = {},
+    private readonly ids: MessageIds = counterFrom(1),
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum });
@@ -200,7 +211,7 @@ export class Connection {
   // ------------------------------------------------------------- internals
 
   private enqueue(body: BodyValue, options?: SendOptions): number {
-    const id = this.nextMessageId++;
+    const id = this.ids.next();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.turnTimestampUs = Date.now() * 1000;

@@ -21,7 +21,7 @@ import { HandshakeInitiator } from './handshake-initiator.js';
 import { resolveHandshakeOptions, type HandshakeOptions, type HandshakeOptionsInput } from './handshake-options.js';
 import type { HandshakeDeps, HandshakeSession } from './handshake.js';
 import type { NonceCache } from './nonce-cache.js';
-import { Connection, type ConnectionHandlers } from './connection.js';
+import { Connection, counterFrom, type ConnectionHandlers, type MessageIds } from './connection.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ConnectionOptionsInput } from './connection-options.js';
 
 export interface TlsOptions {
@@ -65,6 +65,13 @@ export class Transport {
   readonly connectionOptions: ConnectionOptions;
   readonly connections = new Set<Connection>();
   readonly sender: number;
+  /**
+   * One message id sequence for every connection of this node, starting at a
+   * random point below 2^52: ids do not repeat across connections, and a
+   * restarted node does not reuse the ids its peers still remember (request
+   * dedupe is keyed by sender and id).
+   */
+  readonly messageIds: MessageIds;
   private readonly tls: TlsOptions | null;
   private readonly maxConnections: number;
   private readonly maxUnauthenticated: number;
@@ -86,6 +93,8 @@ export class Transport {
     this.maxUnauthenticated = limit('maxUnauthenticated', options.maxUnauthenticated ?? 64);
     this.replayCache = createReplayCache(this.handshake);
     this.sender = nodeNumber(this.handshake.nodeId);
+    const start = this.deps.randomBytes(6);
+    this.messageIds = counterFrom(1 + (((start[0] & 0x0f) * 2 ** 40 + start[1] * 2 ** 32 + ((start[2] << 24) >>> 0) + (start[3] << 16) + (start[4] << 8) + start[5])));
   }
 
   /** Starts accepting connections; resolves with the bound address. */
@@ -143,6 +152,7 @@ export class Transport {
         },
         true,
         expect,
+        this.messageIds,
       );
       this.connections.add(connection);
     });
@@ -198,6 +208,8 @@ export class Transport {
         },
       },
       false,
+      {},
+      this.messageIds,
     );
     this.connections.add(connection);
   }
