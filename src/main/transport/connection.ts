@@ -70,6 +70,8 @@ export interface SendOptions {
   priority?: number;
   correlationId?: number;
   streamId?: number;
+  /** The message id to use instead of the next one (a retried request keeps its first id). */
+  messageId?: number;
 }
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
@@ -211,7 +213,7 @@ export class Connection {
   // ------------------------------------------------------------- internals
 
   private enqueue(body: BodyValue, options?: SendOptions): number {
-    const id = this.ids.next();
+    const id = options?.messageId ?? this.ids.next();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.turnTimestampUs = Date.now() * 1000;
