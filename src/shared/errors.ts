@@ -33,6 +33,9 @@ export const ErrorCode = {
   STREAM_STATE: 'ERR_STREAM_STATE',
   STREAM_LIMIT: 'ERR_STREAM_LIMIT',
   STREAM_RESET: 'ERR_STREAM_RESET',
+  NO_HANDLER: 'ERR_NO_HANDLER',
+  HANDLER_FAILED: 'ERR_HANDLER_FAILED',
+  REMOTE: 'ERR_REMOTE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -70,6 +73,9 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.STREAM_STATE, wireCode: WireError.MalformedEnvelope, meaning: 'A stream message that does not fit the state of the stream: data after fin, an unknown or reused stream id, a seq gap.' },
   { code: ErrorCode.STREAM_LIMIT, wireCode: WireError.Backpressure, meaning: 'Opening a stream would exceed the concurrent streams the peer accepts (maxStreams).' },
   { code: ErrorCode.STREAM_RESET, wireCode: WireError.Unknown, meaning: 'The stream was reset by this node or the peer; `reason` says why.' },
+  { code: ErrorCode.NO_HANDLER, wireCode: WireError.NoHandler, meaning: 'The peer has no handler for the request topic.' },
+  { code: ErrorCode.HANDLER_FAILED, wireCode: WireError.HandlerFailed, meaning: "The peer's handler threw; the message carries its text." },
+  { code: ErrorCode.REMOTE, wireCode: WireError.Unknown, meaning: 'The peer answered with an error this node has no class for; `wireCode` and the text say which.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -346,5 +352,34 @@ export class StreamResetError extends ClusterwireError {
     readonly byPeer: boolean,
   ) {
     super(ErrorCode.STREAM_RESET, `stream ${streamId} reset${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
+  }
+}
+
+export class NoHandlerError extends ClusterwireError {
+  constructor(
+    readonly topic: string,
+    readonly peer: string,
+  ) {
+    super(ErrorCode.NO_HANDLER, `${peer === '' ? 'this node' : `peer ${peer}`} has no handler for topic ${JSON.stringify(topic)}`);
+  }
+}
+
+export class HandlerFailedError extends ClusterwireError {
+  constructor(
+    readonly topic: string,
+    readonly detail: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.HANDLER_FAILED, `handler for ${JSON.stringify(topic)} failed: ${detail}`, options);
+  }
+}
+
+/** An ErrorReply whose wire code has no local class. */
+export class RemoteError extends ClusterwireError {
+  constructor(
+    readonly remoteWireCode: number,
+    readonly detail: string,
+  ) {
+    super(ErrorCode.REMOTE, `peer answered with wire error ${remoteWireCode}: ${detail}`);
   }
 }
