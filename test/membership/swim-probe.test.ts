@@ -107,7 +107,7 @@ describe('SWIM failure detection: probe, ping-req, suspect', () => {
   });
 
   it('Lifeguard IV-A local health: failed probes without nacks raise the score and stretch the probe interval', () => {
-    const a = swim('a', PEERS);
+    const a = swim('a', PEERS, { reconnectIntervalMs: 0, pushPullIntervalMs: 0 });
     expect(a.healthScore).toBe(0);
     run(a, 0, 3_000, 5);
     expect(a.healthScore).toBeGreaterThan(0);

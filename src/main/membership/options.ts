@@ -18,7 +18,7 @@
 //   retransmitMult            4        4        3        an update is sent retransmitMult x ceil(log10(N+1)) / delivery times
 //                                                       (delivery: measured share of direct probes acked in time)
 //   pushPullIntervalMs        30 000   60 000   15 000   full state sync with one random member (scaled up above 32 members)
-//   reconnectIntervalMs       10 000   30 000   5 000    push-pull with one recently dead member (re-merge after partitions)
+//   reconnectIntervalMs       10 000   30 000   5 000    ping one remembered dead member, push-pull if it answers (re-merge)
 //   reconnectTimeoutMs        3 600 000 (all)            dead members are remembered and retried this long
 //   joinRetryIntervalMs       1 000    2 000    500      seeds are retried this often until one answers
 //   joinMaxAttempts           10       10       10       rounds of join attempts before 'join-failed'

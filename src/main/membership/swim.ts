@@ -10,8 +10,9 @@
 //                                         dynamic suspicion timeout, buddy system
 //   anti-entropy                          push-pull full-state exchange, on join and
 //                                         periodically; join via seeds, graceful leave
-//   re-merge                              push-pull with one remembered dead member
-//                                         (round-robin) every reconnectIntervalMs, so partitions
+//   re-merge                              ping one remembered dead member (round-robin)
+//                                         every reconnectIntervalMs and push-pull with it
+//                                         when it answers, so partitions
 //                                         heal without a manual re-join
 import { InvalidConfigError, InvalidMessageError } from '../../shared/errors.js';
 import { Dissemination } from './dissemination.js';
@@ -78,6 +79,8 @@ export class Swim {
   private readonly health: LocalHealth;
   private readonly gossip: Dissemination;
   private readonly relays = new PingReqRelays();
+  /** Pings sent to dead members in the current reconnect round, by seq. */
+  private readonly reconnects = new Map<number, Member>();
   private readonly seen = new Map<string, number>();
   private readonly picked: Member[] = [];
   private readonly scratchUpdates: SwimUpdate[] = [];
@@ -268,8 +271,15 @@ export class Swim {
     }
     if (now >= this.nextReconnectAt) {
       this.reap(now);
+      // Re-merge: ping one remembered dead member; if it answers, the two
+      // sides reconcile with a push-pull (handled with the ack).
+      this.reconnects.clear();
       const m = this.table.nextDead();
-      if (m !== null) this.sendPushPull(m.address, false, false);
+      if (m !== null) {
+        const seq = this.nextSeq();
+        this.reconnects.set(seq, m);
+        this.sendPing(m, seq, 'packet');
+      }
       // A node that knows no live member (its join failed, or everyone it knew
       // died) keeps knocking on its seeds.
       if (this.table.liveCount === 0 && this.seeds.length > 0) this.sendPushPull(this.seeds[this.joinAttempts++ % this.seeds.length], true, false);
@@ -428,6 +438,12 @@ export class Swim {
           this.probe = null;
           if (this.lifeguard) this.health.apply(-1);
           if (!p.indirect) this.measureDelivery(1);
+          return;
+        }
+        const dead = this.reconnects.get(msg.seq);
+        if (dead !== undefined) {
+          this.reconnects.delete(msg.seq);
+          this.sendPushPull(dead.address, false, false);
           return;
         }
         this.relays.ack(msg.seq, msg.source, this.out.sends);

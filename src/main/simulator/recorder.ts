@@ -60,12 +60,17 @@ interface Crash {
 interface Spread {
   readonly at: number;
   readonly pending: Set<number>;
+  /** Delivery offsets (ms after the broadcast), in arrival order. */
+  readonly arrivals: number[];
+  readonly receivers: number;
 }
 
 export class Recorder {
   readonly detections: number[] = [];
   readonly firstDetections: number[] = [];
   readonly disseminations: number[] = [];
+  /** For each broadcast that reached every node: delivery offsets in arrival order (the infection curve). */
+  readonly infectionCurves: { receivers: number; arrivals: number[] }[] = [];
   readonly falseDeclarations: FalseDeclaration[] = [];
   falseSuspicions = 0;
   falseDeaths = 0;
@@ -94,7 +99,7 @@ export class Recorder {
 
   /** A broadcast under `topic` was injected; every node in `receivers` should deliver it. */
   broadcastSent(topic: string, receivers: Set<number>, now: number): void {
-    this.spreads.set(topic, { at: now, pending: receivers });
+    this.spreads.set(topic, { at: now, pending: receivers, arrivals: [], receivers: receivers.size });
   }
 
   onEvents(observer: number, events: readonly SwimEvent[], now: number): void {
@@ -111,9 +116,9 @@ export class Recorder {
           break;
         case 'broadcast': {
           const s = this.spreads.get(e.topic);
-          if (s !== undefined && s.pending.delete(observer) && s.pending.size === 0) {
-            this.disseminations.push(now - s.at);
-            this.spreads.delete(e.topic);
+          if (s !== undefined && s.pending.delete(observer)) {
+            s.arrivals.push(now - s.at);
+            if (s.pending.size === 0) this.finishSpread(e.topic, s, now);
           }
           break;
         }
@@ -158,7 +163,7 @@ export class Recorder {
   }
 
   /** A node that stopped being a live observer (crashed, restarted) no longer owes a detection. */
-  observerGone(node: number, now: number): void {
+  observerGone(node: number): void {
     for (const c of this.crashes.values()) {
       if (c.pending.delete(node) && c.pending.size === 0) {
         if (c.lastAt >= 0) {
@@ -169,11 +174,19 @@ export class Recorder {
       }
     }
     for (const [topic, s] of this.spreads) {
-      if (s.pending.delete(node) && s.pending.size === 0) {
-        this.disseminations.push(now - s.at);
-        this.spreads.delete(topic);
-      }
+      if (s.pending.delete(node) && s.pending.size === 0) this.finishSpread(topic, s, s.at + (s.arrivals.length > 0 ? s.arrivals[s.arrivals.length - 1] : 0));
     }
+  }
+
+  private finishSpread(topic: string, s: Spread, now: number): void {
+    this.disseminations.push(now - s.at);
+    this.infectionCurves.push({ receivers: s.receivers, arrivals: s.arrivals });
+    this.spreads.delete(topic);
+  }
+
+  /** Broadcasts that have not reached every live node (yet). */
+  get pendingSpreads(): number {
+    return this.spreads.size;
   }
 
   /** Crashes still waiting for some node's declaration. */

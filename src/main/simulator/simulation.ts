@@ -61,6 +61,15 @@ export interface SimulationReport {
   readonly messagesPerProbePeriod: number;
   readonly messagesSent: number;
   readonly messagesDelivered: number;
+  /** Broadcasts that had not reached every live node when the report was taken. */
+  readonly undeliveredBroadcasts: number;
+  /** The raw samples behind the distributions (for charts). */
+  readonly samples: {
+    readonly detection: readonly number[];
+    readonly dissemination: readonly number[];
+    /** Per complete broadcast: how many nodes had to receive it, and when each did (ms after it was sent). */
+    readonly infection: readonly { readonly receivers: number; readonly arrivals: readonly number[] }[];
+  };
 }
 
 interface SimEvent extends TimedEvent {
@@ -230,7 +239,7 @@ export class Simulation {
     node.status = 'crashed';
     node.backlog = [];
     node.lastFaultAt = this.clock;
-    this.recorder.observerGone(node.index, this.clock);
+    this.recorder.observerGone(node.index);
     const observers = new Set<number>();
     for (const x of this.nodes) if (x.status === 'up' && x !== node) observers.add(x.index);
     this.recorder.crashed(node.index, observers, this.clock);
@@ -389,6 +398,8 @@ export class Simulation {
       messagesPerProbePeriod: perMemberPerSecond * (this.options.probeIntervalMs / 1000),
       messagesSent: this.sent,
       messagesDelivered: this.delivered,
+      undeliveredBroadcasts: r.pendingSpreads,
+      samples: { detection: [...r.detections], dissemination: [...r.disseminations], infection: r.infectionCurves },
     };
   }
 }
