@@ -1,0 +1,377 @@
+// Messaging over the transport: one-way messages, request/response and
+// heartbeats, with handlers by topic. The adapter that drives the pure cores
+// on real connections:
+//
+//   request-tracker.ts   the sender's requests: ids, deadlines, retries
+//   dedupe-window.ts     the receiver's memory of idempotent requests
+//   authorization.ts     which message types each peer may send
+//   heartbeat.ts         per-connection heartbeats, RTT and missed beats
+//
+// Each connection gets a tracker, a heartbeat and its compiled authorization
+// when its handshake completes, and one timer armed at the earlier of the
+// tracker's and the heartbeat's next deadline. A request's answer (Response
+// or ErrorReply) names it by correlation id. An idempotent request is run at
+// most once per (sender node, message id) within the dedupe window: a
+// duplicate in progress is dropped (the one answer carries the shared id), a
+// duplicate after completion gets the cached answer again. A message the
+// peer may not send is answered with ERR_FORBIDDEN and never dispatched.
+import { ClusterwireError, ForbiddenError, HandlerFailedError, NoHandlerError, RemoteError, BackpressureError, TimeoutError, PeerUnavailableError, type ErrorCode } from '../../shared/errors.js';
+import type { BodyOf, Envelope } from '../../shared/envelope/index.js';
+import type { ErrorReply, Response } from '../../shared/schema/layout.js';
+import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
+import { NodeStatus } from '../../shared/schema/generated/clusterwire/wire/node-status.js';
+import { Authorization, forbiddenReply, resolveAuthorizationOptions, type AuthorizationOptionsInput, type PeerAuthorization } from './authorization.js';
+import { DedupeWindow, resolveDedupeWindowOptions, type DedupeReply, type DedupeWindowOptionsInput } from './dedupe-window.js';
+import { Heartbeat, resolveHeartbeatOptions, type HeartbeatOptions, type HeartbeatOptionsInput, type HeartbeatOutput } from './heartbeat.js';
+import { RequestTracker, type OutgoingRequest } from './request-tracker.js';
+import { resolveRequestTrackerOptions, type RequestTrackerOptions, type RequestTrackerOptionsInput } from './request-tracker-options.js';
+import type { Connection } from './connection.js';
+import type { HandshakeSession } from './handshake.js';
+import { Transport, type TransportOptionsInput } from './transport.js';
+
+const HIGH = 1;
+const CRITICAL = 0;
+
+/** A message or request as a handler sees it. */
+export interface Incoming {
+  readonly topic: string;
+  /** A view into the received bytes: copy what outlives the handler. */
+  readonly payload: Uint8Array;
+  /** The sender's node id. */
+  readonly from: string;
+  readonly envelope: Envelope;
+  readonly connection: Connection;
+}
+
+/** For a request, the returned bytes are the response; for a one-way message the result is ignored. */
+export type TopicHandler = (message: Incoming) => Uint8Array | void | Promise<Uint8Array | void>;
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  idempotent?: boolean;
+}
+
+export interface SendMessageOptions {
+  priority?: number;
+}
+
+export type PeerEvent = { readonly connection: Connection } & HeartbeatOutput;
+
+export interface MessengerOptionsInput extends TransportOptionsInput {
+  requests?: RequestTrackerOptionsInput;
+  dedupe?: DedupeWindowOptionsInput;
+  heartbeat?: HeartbeatOptionsInput;
+  /** null: no heartbeats (the pool's pings still measure RTT). */
+  heartbeats?: boolean;
+  authorization?: AuthorizationOptionsInput;
+}
+
+export interface MessengerHandlers {
+  onEstablished?(connection: Connection, session: HandshakeSession): void;
+  onClose?(connection: Connection, error: ClusterwireError | null): void;
+  /** Heartbeat events: missed beats, unresponsive and recovered peers, status changes. */
+  onPeerEvent?(event: PeerEvent): void;
+}
+
+interface Waiter {
+  resolve(payload: Uint8Array): void;
+  reject(error: ClusterwireError): void;
+}
+
+/** What the messenger keeps per established connection. */
+class Link {
+  timer: NodeJS.Timeout | null = null;
+  timerAt = Infinity;
+  readonly waiters = new Map<number, Waiter>();
+
+  constructor(
+    readonly connection: Connection,
+    readonly peer: string,
+    readonly tracker: RequestTracker,
+    readonly heartbeat: Heartbeat | null,
+    readonly authorization: PeerAuthorization,
+  ) {}
+}
+
+export class Messenger {
+  readonly transport: Transport;
+  private readonly handlers = new Map<string, TopicHandler>();
+  private readonly links = new Map<Connection, Link>();
+  private readonly dedupe: DedupeWindow;
+  private readonly authorization: Authorization;
+  private readonly requestOptions: RequestTrackerOptions;
+  private readonly heartbeatOptions: HeartbeatOptions | null;
+  private status: NodeStatus = NodeStatus.Healthy;
+  /** One-way messages with no handler for their topic: counted and dropped. */
+  unhandled = 0;
+
+  constructor(
+    options: MessengerOptionsInput,
+    private readonly events: MessengerHandlers = {},
+    private readonly random: () => number = Math.random,
+  ) {
+    this.requestOptions = resolveRequestTrackerOptions(options.requests);
+    this.dedupe = new DedupeWindow(resolveDedupeWindowOptions(options.dedupe));
+    this.authorization = new Authorization(resolveAuthorizationOptions(options.authorization));
+    this.heartbeatOptions = options.heartbeats === false ? null : resolveHeartbeatOptions(options.heartbeat);
+    this.transport = new Transport(options, {
+      onMessage: (connection, envelope) => this.receive(connection, envelope),
+      onEstablished: (connection, session) => this.attach(connection, session),
+      onClose: (connection, error) => this.detach(connection, error),
+    });
+  }
+
+  /** Registers the handler of a topic (requests and one-way messages). */
+  handle(topic: string, handler: TopicHandler): void {
+    this.handlers.set(topic, handler);
+  }
+
+  /** Sends a one-way message. Throws ERR_PEER_UNAVAILABLE / ERR_BACKPRESSURE as Connection.send does. */
+  send(connection: Connection, topic: string, payload: Uint8Array, options?: SendMessageOptions): void {
+    connection.send({ type: 'Message', topic, payload }, options?.priority === undefined ? undefined : { priority: options.priority });
+  }
+
+  /** Sends a request; resolves with the response payload or rejects with a typed error. */
+  request(connection: Connection, topic: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    const link = this.links.get(connection);
+    if (link === undefined) return Promise.reject(new PeerUnavailableError(connection.peerName(), `connection is ${connection.state}`));
+    const now = performance.now();
+    const request: OutgoingRequest = { topic, payload, idempotent: options.idempotent ?? false, timeoutMs: options.timeoutMs };
+    let id: number;
+    try {
+      id = link.tracker.begin(request, now);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const promise = new Promise<Uint8Array>((resolve, reject) => link.waiters.set(id, { resolve, reject }));
+    this.perform(link);
+    return promise;
+  }
+
+  /** This node's status, carried by its heartbeats. */
+  setStatus(status: NodeStatus): void {
+    this.status = status;
+    const now = performance.now();
+    for (const link of this.links.values()) {
+      link.heartbeat?.setStatus(status, now);
+      this.perform(link);
+    }
+  }
+
+  /** RTT and missed beats of a connection's heartbeat. */
+  heartbeatOf(connection: Connection): Heartbeat | null {
+    return this.links.get(connection)?.heartbeat ?? null;
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  // ------------------------------------------------------------- internals
+
+  private attach(connection: Connection, session: HandshakeSession): void {
+    const ids = this.transport.messageIds;
+    const tracker = new RequestTracker(this.requestOptions, { random: this.random, nextMessageId: () => ids.next() });
+    const heartbeat = this.heartbeatOptions === null ? null : new Heartbeat(this.heartbeatOptions, this.status);
+    const link = new Link(connection, session.peerNodeId, tracker, heartbeat, this.authorization.forPeer(session.peerNodeId, connection.role));
+    this.links.set(connection, link);
+    heartbeat?.start(performance.now());
+    this.perform(link);
+    this.events.onEstablished?.(connection, session);
+  }
+
+  private detach(connection: Connection, error: ClusterwireError | null): void {
+    const link = this.links.get(connection);
+    if (link !== undefined) {
+      this.links.delete(connection);
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.tracker.failAll(error ?? new PeerUnavailableError(link.peer, 'connection closed'));
+      this.deliver(link);
+    }
+    this.events.onClose?.(connection, error);
+  }
+
+  private receive(connection: Connection, envelope: Envelope): void {
+    const link = this.links.get(connection);
+    if (link === undefined) return;
+    const body = envelope.body;
+    const forbidden = link.authorization.check(body.type);
+    if (forbidden !== null) {
+      this.reply(link, envelope.header.messageId, { type: 'ErrorReply', ...forbiddenReply(forbidden, envelope.header.messageId) });
+      return;
+    }
+    const now = performance.now();
+    switch (body.type) {
+      case 'Message':
+        this.dispatchMessage(link, envelope, body);
+        return;
+      case 'Request':
+        this.dispatchRequest(link, envelope, body, now);
+        return;
+      case 'Response':
+        link.tracker.receiveResponse(envelope.header.correlationId, body, now);
+        break;
+      case 'ErrorReply':
+        if (envelope.header.correlationId !== 0) link.tracker.receiveError(envelope.header.correlationId, errorFromReply(body, link.peer), now);
+        break;
+      case 'HeartbeatPing':
+        link.heartbeat?.receivePing(body);
+        break;
+      case 'HeartbeatPong':
+        link.heartbeat?.receivePong(body, now);
+        break;
+      default:
+        return; // other families belong to other layers (membership, raft, ...)
+    }
+    this.perform(link);
+  }
+
+  private incoming(link: Link, envelope: Envelope, topic: string, payload: Uint8Array): Incoming {
+    return { topic, payload, from: link.peer, envelope, connection: link.connection };
+  }
+
+  private dispatchMessage(link: Link, envelope: Envelope, body: BodyOf<'Message'>): void {
+    const handler = this.handlers.get(body.topic);
+    if (handler === undefined) {
+      this.unhandled++;
+      return;
+    }
+    try {
+      const result = handler(this.incoming(link, envelope, body.topic, body.payload));
+      if (result instanceof Promise) result.catch(() => undefined);
+    } catch {
+      // a one-way message has no one to tell; the handler's failure stays local
+    }
+  }
+
+  private dispatchRequest(link: Link, envelope: Envelope, body: BodyOf<'Request'>, now: number): void {
+    const id = envelope.header.messageId;
+    if (body.idempotent) {
+      const verdict = this.dedupe.begin(link.peer, id, now);
+      switch (verdict.kind) {
+        case 'in-progress':
+        case 'completed-uncached':
+          return;
+        case 'completed':
+          this.reply(link, id, verdict.reply);
+          return;
+        case 'full':
+          this.reply(link, id, { type: 'ErrorReply', code: WireError.Backpressure, inReplyTo: id, message: 'request table full' });
+          return;
+        default:
+          break;
+      }
+    }
+    const handler = this.handlers.get(body.topic);
+    const finish = (answer: DedupeReply) => {
+      if (body.idempotent) this.dedupe.complete(link.peer, id, answer, performance.now());
+      this.reply(link, id, answer);
+    };
+    if (handler === undefined) {
+      finish({ type: 'ErrorReply', code: WireError.NoHandler, inReplyTo: id, message: body.topic });
+      return;
+    }
+    const fail = (error: unknown) => finish({ type: 'ErrorReply', code: WireError.HandlerFailed, inReplyTo: id, message: String((error as Error)?.message ?? error).slice(0, 512) });
+    const answer = (payload: Uint8Array | void) => finish({ type: 'Response', payload: payload ?? new Uint8Array(0) });
+    try {
+      const result = handler(this.incoming(link, envelope, body.topic, body.payload));
+      if (result instanceof Promise) result.then(answer, fail);
+      else answer(result);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private reply(link: Link, correlationId: number, answer: DedupeReply | ({ type: 'ErrorReply' } & ErrorReply) | ({ type: 'Response' } & Response)): void {
+    if (link.connection.state !== 'active' && link.connection.state !== 'idle') return;
+    try {
+      link.connection.send(answer, { correlationId, priority: HIGH });
+    } catch (error) {
+      if (!(error instanceof ClusterwireError)) throw error;
+      // the connection is going or full: the requester's deadline answers for us
+    }
+  }
+
+  /** Sends what the cores want sent, settles what ended, re-arms the timer. */
+  private perform(link: Link): void {
+    const connection = link.connection;
+    for (const out of link.tracker.drain()) {
+      if (out.type === 'send') {
+        try {
+          connection.send({ type: 'Request', ...out.request }, { messageId: out.messageId });
+        } catch (error) {
+          if (!(error instanceof ClusterwireError)) throw error;
+          link.tracker.receiveError(out.messageId, error, performance.now());
+        }
+      } else this.settle(link, out.requestId, out.type === 'resolved' ? out.response.payload : out.error);
+    }
+    // settle what the sends above may have failed
+    this.deliver(link);
+    if (link.heartbeat !== null) {
+      for (const out of link.heartbeat.drain()) {
+        if (out.type === 'send') {
+          try {
+            connection.send(out.message, { priority: CRITICAL });
+          } catch (error) {
+            if (!(error instanceof ClusterwireError)) throw error;
+          }
+        } else this.events.onPeerEvent?.({ connection, ...out });
+      }
+    }
+    this.arm(link);
+  }
+
+  private deliver(link: Link): void {
+    for (const out of link.tracker.drain()) {
+      if (out.type === 'resolved') this.settle(link, out.requestId, out.response.payload);
+      else if (out.type === 'failed') this.settle(link, out.requestId, out.error);
+    }
+  }
+
+  private settle(link: Link, requestId: number, result: Uint8Array | ClusterwireError): void {
+    const waiter = link.waiters.get(requestId);
+    if (waiter === undefined) return;
+    link.waiters.delete(requestId);
+    if (result instanceof ClusterwireError) waiter.reject(result);
+    else waiter.resolve(result);
+  }
+
+  private arm(link: Link): void {
+    const at = Math.min(link.tracker.nextDeadline, link.heartbeat?.nextDeadline ?? Infinity);
+    if (at === link.timerAt) return;
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.timer = null;
+    link.timerAt = at;
+    if (!Number.isFinite(at)) return;
+    link.timer = setTimeout(() => {
+      link.timer = null;
+      link.timerAt = Infinity;
+      if (!this.links.has(link.connection)) return;
+      const now = performance.now();
+      link.tracker.tick(now);
+      link.heartbeat?.tick(now);
+      this.perform(link);
+    }, Math.max(0, at - performance.now()) + 1);
+    link.timer.unref();
+  }
+}
+
+/** The local error for a peer's ErrorReply. */
+export function errorFromReply(reply: ErrorReply, peer: string): ClusterwireError {
+  switch (reply.code) {
+    case WireError.NoHandler:
+      return new NoHandlerError(reply.message, peer);
+    case WireError.HandlerFailed:
+      return new HandlerFailedError('', reply.message);
+    case WireError.Backpressure:
+      return new BackpressureError(`request table of ${peer}`, 0);
+    case WireError.Forbidden:
+      return new ForbiddenError(reply.message, peer);
+    case WireError.Timeout:
+      return new TimeoutError(reply.inReplyTo, 0, 1);
+    default:
+      return new RemoteError(reply.code, reply.message);
+  }
+}
+
+export type { ErrorCode };
