@@ -3,13 +3,14 @@
 //
 //   clusterwire simulate [--nodes 1000] [--loss 0.1] [--minutes 10] [--seed 7]
 //                        [--preset lan|wan|local] [--lifeguard on|off]
-//                        [--duplicate 0] [--svg simulate.svg] [--json]
+//                        [--duplicate 0] [--degraded 0] [--svg simulate.svg] [--json]
 //
 // `simulate` runs the membership protocol for N nodes in the deterministic
 // simulator (one crash every 20 s, restarted 30 s later; one broadcast every
 // 5 s), prints the report and writes an SVG chart of the detection CDF and the
 // dissemination curve.
 import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ClusterwireError } from '../shared/errors.js';
 import { formatReport, renderChart } from './simulator/report-format.js';
@@ -22,6 +23,7 @@ const USAGE = `usage: clusterwire simulate [options]
   --minutes M        simulated minutes (default 10)
   --loss P           packet loss 0..1 (default 0)
   --duplicate P      packet duplication 0..1 (default 0)
+  --degraded F       share of overloaded members (150 ms + 100 ms tail each way) (default 0)
   --seed S           random seed; one seed gives the same run (default 1)
   --preset NAME      lan | wan | local (default lan)
   --lifeguard MODE   on | off (default on)
@@ -44,6 +46,7 @@ function simulate(argv: string[]): void {
       minutes: { type: 'string' },
       loss: { type: 'string' },
       duplicate: { type: 'string' },
+      degraded: { type: 'string' },
       seed: { type: 'string' },
       preset: { type: 'string' },
       lifeguard: { type: 'string' },
@@ -63,6 +66,7 @@ function simulate(argv: string[]): void {
       minutes: number('minutes', values.minutes, 10),
       loss: number('loss', values.loss, 0),
       duplicate: number('duplicate', values.duplicate, 0),
+      degraded: number('degraded', values.degraded, 0),
       seed: number('seed', values.seed, 1),
       preset: (values.preset ?? 'lan') as PresetName,
       lifeguard: (values.lifeguard ?? 'on') as LifeguardMode,
@@ -106,4 +110,6 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+// Run only as the program (through the bin symlink too), not when imported.
+const entry = process.argv[1] === undefined ? '' : pathToFileURL(fs.realpathSync(process.argv[1])).href;
+if (entry === import.meta.url) process.exitCode = main(process.argv.slice(2));

@@ -11,7 +11,7 @@ export function formatReport(w: WorkloadResult): string {
   const rows: [string, string][] = [
     ['nodes', String(o.nodes)],
     ['simulated', `${o.minutes} min (seed ${o.seed}, preset ${o.preset}, lifeguard ${o.lifeguard})`],
-    ['network', `loss ${(o.loss * 100).toFixed(1)} %, duplication ${(o.duplicate * 100).toFixed(1)} %`],
+    ['network', `loss ${(o.loss * 100).toFixed(1)} %, duplication ${(o.duplicate * 100).toFixed(1)} %${o.degraded > 0 ? `, ${(o.degraded * 100).toFixed(0)} % degraded members` : ''}`],
     ['crashes detected', `${r.detection.count} (undetected ${r.undetectedCrashes})`],
     ['detection (everywhere) p50 / p99 / max', `${fmt(r.detection.p50)} / ${fmt(r.detection.p99)} / ${fmt(r.detection.max)}`],
     ['first detection p50 / p99', `${fmt(r.firstDetection.p50)} / ${fmt(r.firstDetection.p99)}`],

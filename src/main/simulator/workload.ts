@@ -28,7 +28,17 @@ export interface WorkloadOptions {
   readonly crashEveryMs?: number;
   readonly restartAfterMs?: number;
   readonly broadcastEveryMs?: number;
+  /**
+   * Share of members that are degraded (overloaded hosts): every link to and
+   * from them gets `degradedLink`. These are the members Lifeguard is about:
+   * slow to answer, and slow to hear answers.
+   */
+  readonly degraded?: number;
+  readonly degradedLink?: Partial<LinkModel>;
 }
+
+/** A degraded member's links: 150 ms one way plus a 100 ms mean tail. */
+export const DEGRADED_LINK: Partial<LinkModel> = Object.freeze({ latencyMs: 150, jitterMs: 100 });
 
 export interface WorkloadResult {
   readonly options: Required<Omit<WorkloadOptions, 'network'>>;
@@ -56,6 +66,8 @@ export function runWorkload(input: WorkloadOptions, clock: () => number = () => 
     crashEveryMs: input.crashEveryMs ?? 20_000,
     restartAfterMs: input.restartAfterMs ?? 30_000,
     broadcastEveryMs: input.broadcastEveryMs ?? 5_000,
+    degraded: input.degraded ?? 0,
+    degradedLink: input.degradedLink ?? DEGRADED_LINK,
   };
   if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new InvalidConfigError('nodes', `expected an integer >= 2, got ${String(o.nodes)}`);
   if (!(o.minutes > 0)) throw new InvalidConfigError('minutes', `expected a positive number, got ${String(o.minutes)}`);
@@ -69,13 +81,22 @@ export function runWorkload(input: WorkloadOptions, clock: () => number = () => 
   });
   const rng = new Sfc32(o.seed, 0x10ad);
   const names = sim.names;
+  const slow = names.slice(names.length - Math.round(o.degraded * names.length));
+  for (const a of slow) {
+    for (const b of names) {
+      if (a === b) continue;
+      sim.setLink(a, b, o.degradedLink);
+      sim.setLink(b, a, o.degradedLink);
+    }
+  }
   const endMs = o.minutes * 60_000;
   const restarts: { at: number; name: string }[] = [];
   let nextCrash = o.warmupMs;
   let nextBroadcast = o.warmupMs / 2;
+  const healthy = names.slice(0, names.length - slow.length);
   const pick = (): string | null => {
     for (let tries = 0; tries < 100; tries++) {
-      const n = names[rng.nextInt(names.length)];
+      const n = healthy[rng.nextInt(healthy.length)];
       if (sim.status(n) === 'up') return n;
     }
     return null;
