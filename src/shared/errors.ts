@@ -36,6 +36,8 @@ export const ErrorCode = {
   NO_HANDLER: 'ERR_NO_HANDLER',
   HANDLER_FAILED: 'ERR_HANDLER_FAILED',
   REMOTE: 'ERR_REMOTE',
+  NO_ELIGIBLE_NODE: 'ERR_NO_ELIGIBLE_NODE',
+  SEED_SOURCE: 'ERR_SEED_SOURCE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -76,6 +78,8 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.NO_HANDLER, wireCode: WireError.NoHandler, meaning: 'The peer has no handler for the request topic.' },
   { code: ErrorCode.HANDLER_FAILED, wireCode: WireError.HandlerFailed, meaning: "The peer's handler threw; the message carries its text." },
   { code: ErrorCode.REMOTE, wireCode: WireError.Unknown, meaning: 'The peer answered with an error this node has no class for; `wireCode` and the text say which.' },
+  { code: ErrorCode.NO_ELIGIBLE_NODE, wireCode: WireError.PeerUnavailable, meaning: 'The router has no alive node to send a request to (every candidate is suspected, dead or unknown).' },
+  { code: ErrorCode.SEED_SOURCE, wireCode: WireError.Unknown, meaning: 'A seed source could not produce seeds: a DNS lookup failed, or a seed file is unreadable or malformed; `source` says which.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -381,5 +385,27 @@ export class RemoteError extends ClusterwireError {
     readonly detail: string,
   ) {
     super(ErrorCode.REMOTE, `peer answered with wire error ${remoteWireCode}: ${detail}`);
+  }
+}
+
+export class NoEligibleNodeError extends ClusterwireError {
+  constructor(
+    /** Nodes the router knows, in any state. */
+    readonly known: number,
+    /** Of those, how many are suspected or dead. */
+    readonly unavailable: number,
+  ) {
+    super(ErrorCode.NO_ELIGIBLE_NODE, `no eligible node to route to (${known} known, ${unavailable} suspected or dead)`);
+  }
+}
+
+export class SeedSourceError extends ClusterwireError {
+  constructor(
+    /** The source that failed, e.g. "dns:cluster.local" or "file:/etc/seeds". */
+    readonly source: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.SEED_SOURCE, `seed source ${source} failed: ${reason}`, options);
   }
 }
