@@ -8,6 +8,7 @@ import { decodeMessage, encodeEnvelope, FrameEncoder, readEnvelope, type Envelop
 import { Writer } from '../../src/shared/envelope/codec-runtime.js';
 import { TABLE_COUNT, writeRoot } from '../../src/shared/schema/codec.js';
 import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import type { Frame } from '../../src/shared/frame.js';
 import { sizeLabel, type Task } from '../support.js';
 
 export const CODEC_SIZES = [64, 1024, 64 * 1024, 1024 * 1024];
@@ -98,6 +99,10 @@ export function codecTasks(options: { checksum: boolean; label: string }): Task[
     for (const item of items) encoder.append(item);
     const stream = encoder.take();
     const decoder = new FrameDecoder({ requireChecksum: options.checksum, maxFrameBytes: 2 * 1024 * 1024 });
+    const onFrame = (frame: Frame) => {
+      const env = decodeMessage(frame);
+      sink += env.header.messageId + (env.body as { payload: Uint8Array }).payload.length;
+    };
     tasks.push({
       name: `decode frame + read envelope${options.label}`,
       group,
@@ -105,10 +110,7 @@ export function codecTasks(options: { checksum: boolean; label: string }): Task[
       bytes,
       baseline: 'baseline decode (DataView header + view)',
       fn: () => {
-        for (const frame of decoder.push(stream)) {
-          const env = decodeMessage(frame);
-          sink += env.header.messageId + (env.body as { payload: Uint8Array }).payload.length;
-        }
+        decoder.each(stream, onFrame);
       },
     });
     if (options.checksum) {

@@ -32,3 +32,8 @@ export {
   type Header,
 } from '../shared/envelope/index.js';
 export { Priority } from '../shared/schema/generated/clusterwire/wire/priority.js';
+export { Messenger, type Incoming, type TopicHandler, type RequestOptions, type MessengerOptionsInput, type MessengerHandlers, type PeerEvent } from './transport/messenger.js';
+export { Transport, nodeNumber, type TransportOptionsInput, type TlsOptions } from './transport/transport.js';
+export { Connection, type ConnectionState, type ConnectionCounters, type SendOptions } from './transport/connection.js';
+export { ConnectionPool, type PoolOptions, type PoolStrategy } from './transport/connection-pool.js';
+export { resolveConnectionOptions, CONNECTION_DEFAULTS, type ConnectionOptions } from './transport/connection-options.js';

@@ -45,8 +45,12 @@ export class FrameDecoder {
     return this.partial !== null ? this.partialFilled : this.prefixFilled;
   }
 
-  /** Feeds bytes; yields every frame they complete, in order. */
-  *push(chunk: Uint8Array): Generator<Frame, void, undefined> {
+  /**
+   * Feeds bytes; calls `onFrame` for every frame they complete, in order.
+   * On a bad frame it throws, after the frames before it were delivered.
+   * The fast way in: no generator between the bytes and the frames.
+   */
+  each(chunk: Uint8Array, onFrame: (frame: Frame) => void): void {
     if (this.failure !== null) throw this.failure;
     try {
       this.bytes += chunk.length;
@@ -56,7 +60,7 @@ export class FrameDecoder {
         pos = done.consumed;
         if (done.frame === null) return;
         this.frames++;
-        yield done.frame;
+        onFrame(done.frame);
       }
       const end = chunk.length;
       const options = this.options;
@@ -79,12 +83,25 @@ export class FrameDecoder {
         const frame = openFrame(chunk, pos, length, options);
         pos += length;
         this.frames++;
-        yield frame;
+        onFrame(frame);
       }
     } catch (error) {
-      this.failure = error as Error;
+      this.failure ??= error as Error;
       throw error;
     }
+  }
+
+  /** Feeds bytes; yields every frame they complete, in order (see `each`). */
+  *push(chunk: Uint8Array): Generator<Frame, void, undefined> {
+    const frames: Frame[] = [];
+    let failure: unknown = null;
+    try {
+      this.each(chunk, (frame) => frames.push(frame));
+    } catch (error) {
+      failure = error;
+    }
+    yield* frames;
+    if (failure !== null) throw failure;
   }
 
   /** Declares the end of the stream: throws if it ended inside a frame. */

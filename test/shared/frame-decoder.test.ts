@@ -67,6 +67,17 @@ describe('FrameDecoder: any split of the stream yields the same frames', () => {
     );
   });
 
+  it('each() delivers the same frames as push() over any two-way split', () => {
+    for (let cut = 0; cut <= stream.length; cut += 7) {
+      const decoder = new FrameDecoder({ requireChecksum: false });
+      const got: Frame[] = [];
+      decoder.each(stream.subarray(0, cut), (f) => got.push(f));
+      decoder.each(stream.subarray(cut), (f) => got.push(f));
+      decoder.end();
+      expect(summary(got)).toEqual(expected);
+    }
+  });
+
   it('payloads of frames inside one chunk are views, not copies', () => {
     const frames = decodeAll([stream], { requireChecksum: false });
     expect(frames[2].payload.buffer).toBe(stream.buffer);
