@@ -145,6 +145,10 @@ export class RequestTracker {
   readonly #heap = new DeadlineHeap<Pending>();
   /** Ended request id -> whether a response resolved it (true) or it failed (false). */
   readonly #recent = new Map<number, boolean>();
+  /** The same ids in the order they ended, a ring: the oldest is forgotten first in O(1). */
+  readonly #recentOrder = new Float64Array(RECENT_SETTLED_MAX);
+  #recentNext = 0;
+  #recentFilled = 0;
   #outputs: RequestOutput[] = [];
   #spare: RequestOutput[] = [];
   #bytes = 0;
@@ -321,8 +325,13 @@ export class RequestTracker {
     this.#pending.delete(p.order);
     this.#heap.remove(p);
     this.#bytes -= p.payload.byteLength;
+    // (A Map's first key is not O(1) to find after many deletions: the ring says which is oldest.)
     const recent = this.#recent;
-    if (recent.size >= RECENT_SETTLED_MAX) recent.delete(recent.keys().next().value as number);
+    const slot = this.#recentNext;
+    if (this.#recentFilled === RECENT_SETTLED_MAX) recent.delete(this.#recentOrder[slot]);
+    else this.#recentFilled++;
+    this.#recentOrder[slot] = p.order;
+    this.#recentNext = (slot + 1) % RECENT_SETTLED_MAX;
     recent.set(p.order, resolved);
     if (output !== null) this.#outputs.push(output);
   }
