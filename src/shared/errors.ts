@@ -38,6 +38,8 @@ export const ErrorCode = {
   REMOTE: 'ERR_REMOTE',
   NO_ELIGIBLE_NODE: 'ERR_NO_ELIGIBLE_NODE',
   SEED_SOURCE: 'ERR_SEED_SOURCE',
+  WORKER_FAILED: 'ERR_WORKER_FAILED',
+  ENGINE_CLOSED: 'ERR_ENGINE_CLOSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -80,6 +82,8 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.REMOTE, wireCode: WireError.Unknown, meaning: 'The peer answered with an error this node has no class for; `wireCode` and the text say which.' },
   { code: ErrorCode.NO_ELIGIBLE_NODE, wireCode: WireError.PeerUnavailable, meaning: 'The router has no alive node to send a request to (every candidate is suspected, dead or unknown).' },
   { code: ErrorCode.SEED_SOURCE, wireCode: WireError.Unknown, meaning: 'A seed source could not produce seeds: a DNS lookup failed, or a seed file is unreadable or malformed; `source` says which.' },
+  { code: ErrorCode.WORKER_FAILED, wireCode: WireError.Unknown, meaning: 'A worker thread died or failed while running a batch, and so did the retry on a fresh worker; the batch was not done. `task` and `attempts` say which.' },
+  { code: ErrorCode.ENGINE_CLOSED, wireCode: WireError.Unknown, meaning: 'Work was handed to the worker engine after close(), or was still waiting for a batch when it closed.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -407,5 +411,24 @@ export class SeedSourceError extends ClusterwireError {
     options?: ClusterwireErrorOptions,
   ) {
     super(ErrorCode.SEED_SOURCE, `seed source ${source} failed: ${reason}`, options);
+  }
+}
+
+export class WorkerFailedError extends ClusterwireError {
+  constructor(
+    /** The engine task, e.g. "encodeBatch". */
+    readonly task: string,
+    /** Attempts made, each on a live worker. */
+    readonly attempts: number,
+    options?: ClusterwireErrorOptions,
+  ) {
+    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(ErrorCode.WORKER_FAILED, `${task} failed in a worker after ${attempts} attempt${attempts === 1 ? '' : 's'}${detail}`, options);
+  }
+}
+
+export class EngineClosedError extends ClusterwireError {
+  constructor(readonly task: string) {
+    super(ErrorCode.ENGINE_CLOSED, `${task}: the engine is closed`);
   }
 }
