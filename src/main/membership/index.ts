@@ -8,3 +8,6 @@ export { PeerRegistry, type PeerEntry, type PeerHealth, type ClusterStatus } fro
 export { encodeNodeMeta, decodeNodeMeta, type NodeMeta } from './node-meta.js';
 export { suspicionTimeoutMs } from './suspicion.js';
 export type { Random } from './random.js';
+export { UdpMembership, type UdpMembershipOptions, type UdpMembershipStats } from './udp-membership.js';
+export { Keyring, KEY_BYTES } from './keyring.js';
+export { PacketCodec, PacketError, encodeSwimMessage, type PacketProblem } from './packet-codec.js';
