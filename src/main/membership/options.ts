@@ -5,7 +5,8 @@
 //   option                    lan      wan      local    meaning
 //   probeIntervalMs           500      3 000    200      one probe (ping, then ping-req) per interval
 //   probeTimeoutMs            200      1 500    100      a direct ping not acked by then goes indirect
-//   indirectChecks            3        3        3        k helpers asked to ping-req the target
+//   indirectChecks            3        3        3        k helpers asked to ping-req the target (up to 2k when the
+//                                                       measured delivery rate is low)
 //   probeFallback             reliable reliable reliable also ping the target over the stream (TCP) transport
 //   suspicionMult             1.5      3        1.5      suspicion min = mult x max(2, log10 N) x probeIntervalMs
 //   suspicionMaxTimeoutMult   4        4        4        suspicion max = mult x min (Lifeguard starts here)

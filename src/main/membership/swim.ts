@@ -49,8 +49,11 @@ interface Probe {
   readonly target: Member;
   readonly seq: number;
   readonly timeoutAt: number;
+  /** A last direct ping goes out here, halfway between the timeout and the end. */
+  readonly retryAt: number;
   readonly endAt: number;
   indirect: boolean;
+  retried: boolean;
   expectedNacks: number;
   nacks: number;
 }
@@ -165,7 +168,7 @@ export class Swim {
   nextDeadline(): number {
     if (this.stateValue === 'left') return this.gossip.pending ? this.nextGossipAt : Infinity;
     const p = this.probe;
-    let d = p === null ? this.nextProbeAt : p.indirect ? p.endAt : p.timeoutAt;
+    let d = p === null ? this.nextProbeAt : !p.indirect ? p.timeoutAt : !p.retried ? p.retryAt : p.endAt;
     if (this.gossip.pending && this.nextGossipAt < d) d = this.nextGossipAt;
     if (this.view.openSuspicions > 0) d = Math.min(d, this.view.nextDeadline());
     if (this.relays.size > 0) d = Math.min(d, this.relays.nextDeadline());
@@ -255,6 +258,10 @@ export class Swim {
     const p = this.probe;
     if (p !== null) {
       if (!p.indirect && now >= p.timeoutAt) this.probeIndirect(p);
+      if (!p.retried && now >= p.retryAt) {
+        p.retried = true;
+        this.sendPing(p.target, p.seq, 'packet');
+      }
       if (now >= p.endAt) this.probeFailed(p, now);
     }
     if (this.probe === null && now >= this.nextProbeAt) this.startProbe(now);
@@ -300,7 +307,9 @@ export class Swim {
     if (target === null) return;
     const seq = this.nextSeq();
     const timeoutAt = now + this.scaled(this.options.probeTimeoutMs);
-    this.probe = { target, seq, timeoutAt, endAt: now + interval, indirect: false, expectedNacks: 0, nacks: 0 };
+    const endAt = now + interval;
+    const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
+    this.probe = { target, seq, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
     this.sendPing(target, seq, 'packet');
   }
 
@@ -320,13 +329,15 @@ export class Swim {
     });
   }
 
-  /** SWIM section 3.1: no ack within the timeout, so ask k helpers to probe the target. */
+  /** SWIM section 3.1: no ack within the timeout, so ask k helpers to probe the target (and retry directly). */
   private probeIndirect(p: Probe): void {
     p.indirect = true;
     this.measureDelivery(0);
     const o = this.options;
     const helpers = this.picked;
-    this.table.sample(o.indirectChecks, p.target, isAlive, helpers, 0);
+    // On a lossy network (measured), more helpers: k / delivery, at most 2k.
+    const k = Math.min(2 * o.indirectChecks, Math.round(o.indirectChecks / Math.max(0.5, this.delivery)));
+    this.table.sample(k, p.target, isAlive, helpers, 0);
     for (const h of helpers) {
       this.piggyback(null, h.name);
       this.out.send(h.address, 'packet', {
