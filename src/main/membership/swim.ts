@@ -3,17 +3,17 @@
 // and performs the sends it returns; it never touches a socket, a timer, the
 // wall clock or Math.random (randomness and the start time are injected).
 //
-//   SWIM (Das, Gupta, Motivala 2002)      probe -> ack, else ping-req via k helpers;
-//                                         piggybacked dissemination (membership.ts
-//                                         holds the suspect/refute rules)
+//   SWIM (Das, Gupta, Motivala 2002)      probe -> ack, else ping-req via k helpers
+//                                         (prober.ts); piggybacked dissemination;
+//                                         suspect/refute rules in membership.ts
 //   Lifeguard (Dadgar et al. 2018)        nacks from helpers, local health score,
 //                                         dynamic suspicion timeout, buddy system
 //   anti-entropy                          push-pull full-state exchange, on join and
 //                                         periodically; join via seeds, graceful leave
 //   re-merge                              ping one remembered dead member (round-robin)
 //                                         every reconnectIntervalMs and push-pull with it
-//                                         when it answers, so partitions
-//                                         heal without a manual re-join
+//                                         when it answers, so partitions heal
+//                                         without a manual re-join
 import { InvalidConfigError, InvalidMessageError } from '../../shared/errors.js';
 import { Dissemination } from './dissemination.js';
 import type { SwimEvent, SwimStep } from './events.js';
@@ -30,11 +30,12 @@ import {
   type PushPullMessage,
   type SwimBroadcast,
   type SwimMessage,
-  type SwimUpdate,
 } from './messages.js';
 import { resolveSwimOptions, type SwimOptions, type SwimOptionsInput } from './options.js';
 import { Outbox } from './outbox.js';
+import { Piggyback } from './piggyback.js';
 import { PingReqRelays } from './ping-req-relays.js';
+import { Prober } from './prober.js';
 import type { Random } from './random.js';
 
 export type { SwimEvent, SwimStep };
@@ -45,34 +46,14 @@ export interface SwimDeps {
   readonly now: number;
 }
 
-interface Probe {
-  readonly target: Member;
-  readonly seq: number;
-  readonly timeoutAt: number;
-  /** A last direct ping goes out here, halfway between the timeout and the end. */
-  readonly retryAt: number;
-  readonly endAt: number;
-  indirect: boolean;
-  retried: boolean;
-  expectedNacks: number;
-  nacks: number;
-}
-
-/** Weight of the newest probe in the delivery estimate. */
-const DELIVERY_EWMA_WEIGHT = 0.05;
 /** How long a seen user broadcast is remembered so it is delivered once. */
 export const BROADCAST_DEDUP_MS = 300_000;
-/** Shared, frozen empty piggyback lists (most messages carry nothing). */
-const NO_UPDATES = Object.freeze([]) as unknown as SwimUpdate[];
-const NO_BROADCASTS = Object.freeze([]) as unknown as SwimBroadcast[];
 
 export class Swim {
   readonly options: SwimOptions;
   readonly name: string;
   readonly address: string;
   private readonly rng: Random;
-  private readonly lifeguard: boolean;
-  private readonly fallback: boolean;
   private readonly budgetBytes: number;
   private stateValue: LocalState = 'alive';
 
@@ -86,17 +67,10 @@ export class Swim {
   private readonly reconnects = new Map<number, Member>();
   private readonly seen = new Map<string, number>();
   private readonly picked: Member[] = [];
-  private readonly scratchUpdates: SwimUpdate[] = [];
-  private readonly scratchBroadcasts: SwimBroadcast[] = [];
-  private pbUpdates: SwimUpdate[] = NO_UPDATES;
-  private pbBroadcasts: SwimBroadcast[] = NO_BROADCASTS;
+  private readonly piggyback: Piggyback;
+  private readonly prober: Prober;
 
-  private seq = 0;
-  /** Share of direct probes acked within the timeout (moving average). */
-  private delivery = 1;
   private nextBroadcastId = 1;
-  private probe: Probe | null = null;
-  private nextProbeAt: number;
   private nextGossipAt: number;
   private nextPushPullAt: number;
   private nextReconnectAt: number;
@@ -110,15 +84,14 @@ export class Swim {
     this.name = o.name;
     this.address = addressOf(o.host, o.port);
     this.rng = deps.rng;
-    this.lifeguard = o.lifeguard === 'on';
-    this.fallback = o.probeFallback === 'reliable';
     this.budgetBytes = o.maxPacketBytes - PIGGYBACK_RESERVE_BYTES;
     this.table = new MemberTable(deps.rng);
     this.health = new LocalHealth(o.awarenessMaxMultiplier);
     this.gossip = new Dissemination(o.retransmitMult, o.broadcastShare);
     this.view = new Membership(o, this.table, this.gossip, this.health, this.out);
+    this.piggyback = new Piggyback(this.gossip, this.budgetBytes);
     const now = deps.now;
-    this.nextProbeAt = now + this.rng.nextInt(o.probeIntervalMs);
+    this.prober = new Prober(o, this.table, this.view, this.health, this.gossip, this.piggyback, this.out, now + this.rng.nextInt(o.probeIntervalMs));
     this.nextGossipAt = now + this.rng.nextInt(o.gossipIntervalMs);
     this.nextPushPullAt = o.pushPullIntervalMs > 0 ? now + o.pushPullIntervalMs + this.rng.nextInt(o.pushPullIntervalMs) : Infinity;
     this.nextReconnectAt = o.reconnectIntervalMs > 0 ? now + o.reconnectIntervalMs + this.rng.nextInt(o.reconnectIntervalMs) : Infinity;
@@ -167,8 +140,7 @@ export class Swim {
   /** The earliest time at which tick() has work to do. */
   nextDeadline(): number {
     if (this.stateValue === 'left') return this.gossip.pending ? this.nextGossipAt : Infinity;
-    const p = this.probe;
-    let d = p === null ? this.nextProbeAt : !p.indirect ? p.timeoutAt : !p.retried ? p.retryAt : p.endAt;
+    let d = this.prober.nextDeadline();
     if (this.gossip.pending && this.nextGossipAt < d) d = this.nextGossipAt;
     if (this.view.openSuspicions > 0) d = Math.min(d, this.view.nextDeadline());
     if (this.relays.size > 0) d = Math.min(d, this.relays.nextDeadline());
@@ -204,7 +176,7 @@ export class Swim {
     if (this.stateValue !== 'left') {
       this.stateValue = 'left';
       this.view.refuting = false;
-      this.probe = null;
+      this.prober.stop();
       this.nextJoinAt = Infinity;
       this.gossip.queueUpdate(this.view.selfUpdate(MemberState.Left));
       this.gossipRound(now);
@@ -255,16 +227,7 @@ export class Swim {
       return;
     }
     if (now >= this.nextJoinAt) this.joinRound(now);
-    const p = this.probe;
-    if (p !== null) {
-      if (!p.indirect && now >= p.timeoutAt) this.probeIndirect(p);
-      if (!p.retried && now >= p.retryAt) {
-        p.retried = true;
-        this.sendPing(p.target, p.seq, 'packet');
-      }
-      if (now >= p.endAt) this.probeFailed(p, now);
-    }
-    if (this.probe === null && now >= this.nextProbeAt) this.startProbe(now);
+    this.prober.run(now);
     if (this.view.openSuspicions > 0) this.view.expireSuspicions(now);
     if (this.relays.size > 0) this.relays.expire(now, this.out.sends, this.name);
     if (now >= this.nextGossipAt) {
@@ -283,119 +246,15 @@ export class Swim {
       this.reconnects.clear();
       const m = this.table.nextDead();
       if (m !== null) {
-        const seq = this.nextSeq();
+        const seq = this.prober.nextSeq();
         this.reconnects.set(seq, m);
-        this.sendPing(m, seq, 'packet');
+        this.prober.ping(m, seq, 'packet');
       }
       // A node that knows no live member (its join failed, or everyone it knew
       // died) keeps knocking on its seeds.
       if (this.table.liveCount === 0 && this.seeds.length > 0) this.sendPushPull(this.seeds[this.joinAttempts++ % this.seeds.length], true, false);
       this.nextReconnectAt = now + this.options.reconnectIntervalMs;
     }
-  }
-
-  // ------------------------------------------------------------ probing
-
-  private scaled(ms: number): number {
-    return this.lifeguard ? this.health.scale(ms) : ms;
-  }
-
-  private startProbe(now: number): void {
-    const interval = this.scaled(this.options.probeIntervalMs);
-    this.nextProbeAt = now + interval;
-    const target = this.table.nextProbeTarget();
-    if (target === null) return;
-    const seq = this.nextSeq();
-    const timeoutAt = now + this.scaled(this.options.probeTimeoutMs);
-    const endAt = now + interval;
-    const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
-    this.probe = { target, seq, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
-    this.sendPing(target, seq, 'packet');
-  }
-
-  private sendPing(target: Member, seq: number, channel: Channel): void {
-    // Lifeguard buddy system: a suspected member hears it from its prober first.
-    this.piggyback(this.lifeguard && target.state === MemberState.Suspect ? target.update(this.name) : null, target.name);
-    const o = this.options;
-    this.out.send(target.address, channel, {
-      type: 'SwimPing',
-      seq,
-      target: target.name,
-      source: this.name,
-      sourceHost: o.host,
-      sourcePort: o.port,
-      updates: this.pbUpdates,
-      broadcasts: this.pbBroadcasts,
-    });
-  }
-
-  /** SWIM section 3.1: no ack within the timeout, so ask k helpers to probe the target (and retry directly). */
-  private probeIndirect(p: Probe): void {
-    p.indirect = true;
-    this.measureDelivery(0);
-    const o = this.options;
-    const helpers = this.picked;
-    // On a lossy network (measured), more helpers: k / delivery, at most 2k.
-    const k = Math.min(2 * o.indirectChecks, Math.round(o.indirectChecks / Math.max(0.5, this.delivery)));
-    this.table.sample(k, p.target, isAlive, helpers, 0);
-    for (const h of helpers) {
-      this.piggyback(null, h.name);
-      this.out.send(h.address, 'packet', {
-        type: 'SwimPingReq',
-        seq: p.seq,
-        target: p.target.name,
-        targetHost: p.target.host,
-        targetPort: p.target.port,
-        wantNack: this.lifeguard,
-        source: this.name,
-        sourceHost: o.host,
-        sourcePort: o.port,
-        updates: this.pbUpdates,
-        broadcasts: this.pbBroadcasts,
-      });
-    }
-    p.expectedNacks = this.lifeguard ? helpers.length : 0;
-    helpers.length = 0;
-    // The direct path is tried once more, and over the stream transport when there is one.
-    this.sendPing(p.target, p.seq, 'packet');
-    if (this.fallback) this.sendPing(p.target, p.seq, 'stream');
-  }
-
-  private probeFailed(p: Probe, now: number): void {
-    this.probe = null;
-    // Lifeguard IV-A: missing nacks mean this node may be the one that cannot hear.
-    if (this.lifeguard && (p.expectedNacks === 0 || p.nacks < p.expectedNacks)) this.health.apply(1);
-    this.out.event({ type: 'probe-failed', node: p.target.name });
-    this.view.probeFailed(p.target, now);
-  }
-
-  /** Folds one direct probe outcome (1 acked in time, 0 not) into the delivery estimate. */
-  private measureDelivery(outcome: number): void {
-    this.delivery += DELIVERY_EWMA_WEIGHT * (outcome - this.delivery);
-    this.gossip.setDelivery(this.delivery);
-  }
-
-  /**
-   * Fills pbUpdates and pbBroadcasts for one message to member `to` (`first`
-   * goes first); returns how many items. Queued news about `to` itself is not
-   * spent on it: the buddy copy in `first` is what it needs.
-   */
-  private piggyback(first: SwimUpdate | null, to: string): number {
-    const u = this.scratchUpdates;
-    const b = this.scratchBroadcasts;
-    if (first !== null) u.push(first);
-    this.gossip.fill(u, b, this.budgetBytes, to);
-    const items = u.length + b.length;
-    this.pbUpdates = u.length === 0 ? NO_UPDATES : u.slice();
-    this.pbBroadcasts = b.length === 0 ? NO_BROADCASTS : b.slice();
-    u.length = 0;
-    b.length = 0;
-    return items;
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0;
-    return this.seq;
   }
 
   // ------------------------------------------------------------ receiving
@@ -419,17 +278,19 @@ export class Swim {
         if (msg.target !== this.name) return;
         // A member we consider suspect or dead hears it in the ack, so it refutes at once.
         const src = this.table.get(msg.source);
-        this.piggyback(src !== undefined && src.state !== MemberState.Alive ? src.update(this.name) : null, msg.source);
-        this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: EMPTY_BYTES, updates: this.pbUpdates, broadcasts: this.pbBroadcasts });
+        const pb = this.piggyback;
+        pb.fill(src !== undefined && src.state !== MemberState.Alive ? src.update(this.name) : null, msg.source);
+        this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: EMPTY_BYTES, updates: pb.updates, broadcasts: pb.broadcasts });
         return;
       }
       case 'SwimPingReq': {
         const target = msg.targetHost.length > 0 ? addressOf(msg.targetHost, msg.targetPort) : this.table.get(msg.target)?.address;
         if (target === undefined) return;
-        const seq = this.nextSeq();
-        const timeout = this.scaled(this.options.probeTimeoutMs);
+        const seq = this.prober.nextSeq();
+        const timeout = this.prober.scaled(this.options.probeTimeoutMs);
         this.relays.add(seq, from, msg.seq, msg.wantNack, now + Math.floor(timeout * 0.8), now + this.options.probeIntervalMs);
-        this.piggyback(null, msg.target);
+        const pb = this.piggyback;
+        pb.fill(null, msg.target);
         const o = this.options;
         this.out.send(target, 'packet', {
           type: 'SwimPing',
@@ -438,19 +299,13 @@ export class Swim {
           source: this.name,
           sourceHost: o.host,
           sourcePort: o.port,
-          updates: this.pbUpdates,
-          broadcasts: this.pbBroadcasts,
+          updates: pb.updates,
+          broadcasts: pb.broadcasts,
         });
         return;
       }
       case 'SwimAck': {
-        const p = this.probe;
-        if (p !== null && msg.seq === p.seq) {
-          this.probe = null;
-          if (this.lifeguard) this.health.apply(-1);
-          if (!p.indirect) this.measureDelivery(1);
-          return;
-        }
+        if (this.prober.acked(msg.seq)) return;
         const dead = this.reconnects.get(msg.seq);
         if (dead !== undefined) {
           this.reconnects.delete(msg.seq);
@@ -460,11 +315,9 @@ export class Swim {
         this.relays.ack(msg.seq, msg.source, this.out.sends);
         return;
       }
-      case 'SwimNack': {
-        const p = this.probe;
-        if (p !== null && msg.seq === p.seq) p.nacks++;
+      case 'SwimNack':
+        this.prober.nacked(msg.seq);
         return;
-      }
       case 'SwimGossip':
         return;
     }
@@ -525,8 +378,8 @@ export class Swim {
     const targets = this.picked;
     this.table.sample(this.options.gossipNodes, null, this.stateValue === 'left' ? isAlive : this.gossipTarget, targets, now);
     for (const t of targets) {
-      if (this.piggyback(null, t.name) === 0) break;
-      this.out.send(t.address, 'packet', { type: 'SwimGossip', source: this.name, updates: this.pbUpdates, broadcasts: this.pbBroadcasts });
+      if (this.piggyback.fill(null, t.name) === 0) break;
+      this.out.send(t.address, 'packet', { type: 'SwimGossip', source: this.name, updates: this.piggyback.updates, broadcasts: this.piggyback.broadcasts });
     }
     targets.length = 0;
   }

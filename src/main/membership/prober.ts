@@ -1,0 +1,189 @@
+// The prober side of SWIM's failure detector (section 3.1) with Lifeguard:
+// one probe per (health-stretched) interval to the next member in randomized
+// round-robin order; no ack within the timeout brings ping-reqs through k
+// helpers, a direct retry over UDP and over the stream transport, and a last
+// UDP retry halfway to the end; silence until the end makes the target
+// suspect (membership.ts). Missing nacks feed local health (Lifeguard IV-A).
+//
+// It also measures the share of direct probes acked in time (a moving
+// average); a low rate asks more helpers and lengthens retransmission.
+import type { Dissemination } from './dissemination.js';
+import type { LocalHealth } from './local-health.js';
+import type { Member } from './member.js';
+import { isAlive, type MemberTable } from './member-table.js';
+import type { Membership } from './membership.js';
+import { MemberState, type Channel } from './messages.js';
+import type { SwimOptions } from './options.js';
+import type { Outbox } from './outbox.js';
+import type { Piggyback } from './piggyback.js';
+
+interface Probe {
+  readonly target: Member;
+  readonly seq: number;
+  readonly timeoutAt: number;
+  /** A last direct ping goes out here, halfway between the timeout and the end. */
+  readonly retryAt: number;
+  readonly endAt: number;
+  indirect: boolean;
+  retried: boolean;
+  expectedNacks: number;
+  nacks: number;
+}
+
+/** Weight of the newest probe in the delivery estimate. */
+const DELIVERY_EWMA_WEIGHT = 0.05;
+
+export class Prober {
+  private probe: Probe | null = null;
+  private nextProbeAt: number;
+  private seq = 0;
+  private delivery = 1;
+  private readonly lifeguard: boolean;
+  private readonly fallback: boolean;
+  private readonly helpers: Member[] = [];
+
+  constructor(
+    private readonly options: SwimOptions,
+    private readonly table: MemberTable,
+    private readonly view: Membership,
+    private readonly health: LocalHealth,
+    private readonly gossip: Dissemination,
+    private readonly piggyback: Piggyback,
+    private readonly out: Outbox,
+    firstProbeAt: number,
+  ) {
+    this.lifeguard = options.lifeguard === 'on';
+    this.fallback = options.probeFallback === 'reliable';
+    this.nextProbeAt = firstProbeAt;
+  }
+
+  /** When the prober next has work. */
+  nextDeadline(): number {
+    const p = this.probe;
+    return p === null ? this.nextProbeAt : !p.indirect ? p.timeoutAt : !p.retried ? p.retryAt : p.endAt;
+  }
+
+  /** Share of direct probes acked within the timeout (moving average). */
+  get deliveryRate(): number {
+    return this.delivery;
+  }
+
+  /** Stops probing (the node left). */
+  stop(): void {
+    this.probe = null;
+    this.nextProbeAt = Infinity;
+  }
+
+  /** An interval or timeout, stretched by local health when Lifeguard is on. */
+  scaled(ms: number): number {
+    return this.lifeguard ? this.health.scale(ms) : ms;
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  run(now: number): void {
+    const p = this.probe;
+    if (p !== null) {
+      if (!p.indirect && now >= p.timeoutAt) this.probeIndirect(p);
+      if (!p.retried && now >= p.retryAt) {
+        p.retried = true;
+        this.ping(p.target, p.seq, 'packet');
+      }
+      if (now >= p.endAt) this.probeFailed(p, now);
+    }
+    if (this.probe === null && now >= this.nextProbeAt) this.startProbe(now);
+  }
+
+  /** An ack arrived: true when it answered the current probe. */
+  acked(seq: number): boolean {
+    const p = this.probe;
+    if (p === null || seq !== p.seq) return false;
+    this.probe = null;
+    if (this.lifeguard) this.health.apply(-1);
+    if (!p.indirect) this.measureDelivery(1);
+    return true;
+  }
+
+  nacked(seq: number): void {
+    const p = this.probe;
+    if (p !== null && seq === p.seq) p.nacks++;
+  }
+
+  /** Sends a ping to `target`; a suspected target gets its suspicion first (Lifeguard buddy system). */
+  ping(target: Member, seq: number, channel: Channel): void {
+    const o = this.options;
+    this.piggyback.fill(this.lifeguard && target.state === MemberState.Suspect ? target.update(o.name) : null, target.name);
+    this.out.send(target.address, channel, {
+      type: 'SwimPing',
+      seq,
+      target: target.name,
+      source: o.name,
+      sourceHost: o.host,
+      sourcePort: o.port,
+      updates: this.piggyback.updates,
+      broadcasts: this.piggyback.broadcasts,
+    });
+  }
+
+  private startProbe(now: number): void {
+    const interval = this.scaled(this.options.probeIntervalMs);
+    this.nextProbeAt = now + interval;
+    const target = this.table.nextProbeTarget();
+    if (target === null) return;
+    const seq = this.nextSeq();
+    const timeoutAt = now + this.scaled(this.options.probeTimeoutMs);
+    const endAt = now + interval;
+    const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
+    this.probe = { target, seq, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
+    this.ping(target, seq, 'packet');
+  }
+
+  /** SWIM section 3.1: no ack within the timeout, so ask k helpers to probe the target (and retry directly). */
+  private probeIndirect(p: Probe): void {
+    p.indirect = true;
+    this.measureDelivery(0);
+    const o = this.options;
+    const helpers = this.helpers;
+    // On a lossy network (measured), more helpers: k / delivery, at most 2k.
+    const k = Math.min(2 * o.indirectChecks, Math.round(o.indirectChecks / Math.max(0.5, this.delivery)));
+    this.table.sample(k, p.target, isAlive, helpers, 0);
+    for (const h of helpers) {
+      this.piggyback.fill(null, h.name);
+      this.out.send(h.address, 'packet', {
+        type: 'SwimPingReq',
+        seq: p.seq,
+        target: p.target.name,
+        targetHost: p.target.host,
+        targetPort: p.target.port,
+        wantNack: this.lifeguard,
+        source: o.name,
+        sourceHost: o.host,
+        sourcePort: o.port,
+        updates: this.piggyback.updates,
+        broadcasts: this.piggyback.broadcasts,
+      });
+    }
+    p.expectedNacks = this.lifeguard ? helpers.length : 0;
+    helpers.length = 0;
+    // The direct path is tried once more, and over the stream transport when there is one.
+    this.ping(p.target, p.seq, 'packet');
+    if (this.fallback) this.ping(p.target, p.seq, 'stream');
+  }
+
+  private probeFailed(p: Probe, now: number): void {
+    this.probe = null;
+    // Lifeguard IV-A: missing nacks mean this node may be the one that cannot hear.
+    if (this.lifeguard && (p.expectedNacks === 0 || p.nacks < p.expectedNacks)) this.health.apply(1);
+    this.out.event({ type: 'probe-failed', node: p.target.name });
+    this.view.probeFailed(p.target, now);
+  }
+
+  /** Folds one direct probe outcome (1 acked in time, 0 not) into the delivery estimate. */
+  private measureDelivery(outcome: number): void {
+    this.delivery += DELIVERY_EWMA_WEIGHT * (outcome - this.delivery);
+    this.gossip.setDelivery(this.delivery);
+  }
+}
