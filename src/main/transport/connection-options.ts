@@ -26,6 +26,24 @@ export interface ConnectionOptions {
   readonly maxFrameBytes: number;
   /** TCP keepalive probe delay; 0 turns keepalive off. Default 15 000. */
   readonly keepAliveMs: number;
+  /**
+   * Longest piece of a large envelope, in bytes: envelopes longer than this
+   * leave as Chunk pieces interleaved with other traffic, so a Critical
+   * message waits for at most one piece. At most maxFrameBytes - 1024. Default 65 536.
+   */
+  readonly chunkBytes: number;
+  /** Largest envelope sent or reassembled from chunks, in bytes. At least chunkBytes. Default 128 MiB. */
+  readonly maxMessageBytes: number;
+  /** Chunked envelopes being reassembled at once. Default 16. */
+  readonly maxPartialMessages: number;
+  /** A chunked envelope with no piece for this long is dropped, in ms. Default 30 000. */
+  readonly reassemblyTimeoutMs: number;
+  /** Receive window granted to the peer on each stream, in bytes. Default 256 KiB. */
+  readonly streamCreditBytes: number;
+  /** Receive window over all streams of the connection, in bytes. At least streamCreditBytes. Default 16 MiB. */
+  readonly connectionCreditBytes: number;
+  /** A stream's write() returns false while more than this many bytes wait for credit. Default 1 MiB. */
+  readonly streamHighWaterMarkBytes: number;
 }
 
 export type ConnectionOptionsInput = Partial<ConnectionOptions>;
@@ -43,7 +61,19 @@ export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
   compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   keepAliveMs: 15_000,
+  chunkBytes: 65_536,
+  maxMessageBytes: 128 * 1024 * 1024,
+  maxPartialMessages: 16,
+  reassemblyTimeoutMs: 30_000,
+  streamCreditBytes: 256 * 1024,
+  connectionCreditBytes: 16 * 1024 * 1024,
+  streamHighWaterMarkBytes: 1024 * 1024,
 });
+
+/** Room left in a frame for the Chunk envelope around a piece. */
+export const CHUNK_FRAME_OVERHEAD_BYTES = 1024;
+const MIN_CHUNK_BYTES = 256;
+const MAX_CREDIT_BYTES = 0xffff_ffff;
 
 function positive(name: string, v: unknown, allowZero = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || !Number.isInteger(v)) {
@@ -62,6 +92,21 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput = {}): Co
   positive('compressMinBytes', o.compressMinBytes, true);
   positive('maxFrameBytes', o.maxFrameBytes);
   positive('keepAliveMs', o.keepAliveMs, true);
+  positive('chunkBytes', o.chunkBytes);
+  positive('maxMessageBytes', o.maxMessageBytes);
+  positive('maxPartialMessages', o.maxPartialMessages);
+  positive('reassemblyTimeoutMs', o.reassemblyTimeoutMs);
+  positive('streamCreditBytes', o.streamCreditBytes);
+  positive('connectionCreditBytes', o.connectionCreditBytes);
+  positive('streamHighWaterMarkBytes', o.streamHighWaterMarkBytes);
+  if (o.chunkBytes < MIN_CHUNK_BYTES || o.chunkBytes > o.maxFrameBytes - CHUNK_FRAME_OVERHEAD_BYTES) {
+    throw new InvalidConfigError('chunkBytes', `must be in [${MIN_CHUNK_BYTES}, maxFrameBytes - ${CHUNK_FRAME_OVERHEAD_BYTES}]`);
+  }
+  if (o.maxMessageBytes < o.chunkBytes || o.maxMessageBytes > 2 ** 32 - 1) throw new InvalidConfigError('maxMessageBytes', 'must be in [chunkBytes, 2^32 - 1]');
+  if (o.streamCreditBytes > MAX_CREDIT_BYTES) throw new InvalidConfigError('streamCreditBytes', 'must be at most 2^32 - 1');
+  if (o.connectionCreditBytes < o.streamCreditBytes || o.connectionCreditBytes > MAX_CREDIT_BYTES) {
+    throw new InvalidConfigError('connectionCreditBytes', 'must be in [streamCreditBytes, 2^32 - 1]');
+  }
   if (o.maxQueuedBytes < o.highWaterMarkBytes) throw new InvalidConfigError('maxQueuedBytes', 'must be at least highWaterMarkBytes');
   if (o.backpressure !== 'wait' && o.backpressure !== 'error') throw new InvalidConfigError('backpressure', `expected 'wait' or 'error', got ${String(o.backpressure)}`);
   if (!COMPRESSION_NAMES.includes(o.compression)) throw new InvalidConfigError('compression', `expected one of ${COMPRESSION_NAMES.join(', ')}`);

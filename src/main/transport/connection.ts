@@ -15,29 +15,63 @@
 // with an ErrorReply where the framing still allows one, and the connection
 // is cut: one bad peer never disturbs another.
 //
-// Writing: `send` appends the envelope to a FrameEncoder; the frames queued
-// before the process next yields (the synchronous code and the promise
-// continuations it triggers) leave in one socket write, flushed from
-// process.nextTick: a burst costs one syscall, and a lone request waits for
-// nothing. The bytes handed to
-// the socket are never written again. Queued bytes (encoder plus socket) are
-// bounded: above highWaterMarkBytes `send` returns false (backpressure
-// 'wait': await drain()) or throws ERR_BACKPRESSURE ('error'); above
-// maxQueuedBytes it always throws. A socket that does not drain within
-// writeTimeoutMs fails the connection.
+// Writing (outbound.ts decides the way of each envelope): while nothing is
+// scheduled and the socket holds less than a chunk, `send` frames a small
+// envelope straight into a FrameEncoder; the frames queued before the process
+// next yields (the synchronous code and the promise continuations it
+// triggers) leave in one socket write, flushed from process.nextTick: a burst
+// costs one syscall, and a lone request waits for nothing. Otherwise (the
+// socket backed up, something already scheduled, an envelope longer than
+// chunkBytes) the envelope goes to the SendScheduler by priority, large ones
+// cut into Chunk pieces. The scheduler is pumped at the end of each turn and
+// whenever the socket has taken the last write: about PUMP_WRITE_CHUNKS
+// chunks per write (one syscall; shorter writes cost measurably more CPU per
+// message on loopback), only while the socket holds less than a chunk, at
+// most PUMP_TURN_WRITES writes per event-loop turn (timers and reads run in
+// between). Critical messages (ping, pong, heartbeat, handshake) leave first
+// at the end of their turn, ahead of everything scheduled: while a transfer
+// is being pumped, they wait behind at most what the socket buffer holds
+// (the last write, under PUMP_WRITE_CHUNKS + 1 chunks) in this process; bytes
+// already in the kernel's buffers cannot be overtaken by anyone. The bytes handed to the socket are never written again. Queued
+// bytes (encoders, scheduler and socket) are bounded: above
+// highWaterMarkBytes `writable` is false (backpressure 'wait': await
+// drain()) or `send` throws ERR_BACKPRESSURE ('error'); above maxQueuedBytes
+// it always throws. A socket that does not drain within writeTimeoutMs fails
+// the connection.
+//
+// Reading chunked envelopes: Chunk pieces go to a ChunkAssembler (bounded by
+// maxMessageBytes, maxPartialMessages, reassemblyTimeoutMs; one timer drives
+// its timeouts); the whole envelope is read and dispatched like any other.
+//
+// Streams (stream.ts): StreamControl, StreamData and StreamCredit envelopes go
+// by header.streamId to the connection's StreamMux, created on first use with
+// the handshake's maxStreams; streams the peer opens reach `onStream`.
 //
 // Liveness: a Ping is answered with a Pong by the connection itself (never
 // dispatched); `ping()` measures the round trip.
 import type net from 'node:net';
 import tls from 'node:tls';
-import { BackpressureError, ClusterwireError, HandshakeRejectedError, MalformedFrameError, PeerUnavailableError, TimeoutError } from '../../shared/errors.js';
-import { decodeMessage, FrameEncoder, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
+import {
+  BackpressureError,
+  ClusterwireError,
+  HandshakeRejectedError,
+  MalformedEnvelopeError,
+  MalformedFrameError,
+  PeerUnavailableError,
+  TimeoutError,
+} from '../../shared/errors.js';
+import { decodeMessage, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
 import { FrameDecoder } from '../../shared/frame-decoder.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
 import type { HandshakeAcceptor } from './handshake-acceptor.js';
 import type { HandshakeInitiator } from './handshake-initiator.js';
 import type { HandshakeSession, HandshakeStep, PeerExpectation } from './handshake.js';
 import type { ConnectionOptions } from './connection-options.js';
+import { ChunkAssembler, resolveChunkAssemblerOptions } from './chunk-assembler.js';
+import type { Chunk } from '../../shared/schema/layout.js';
+import { Outbound } from './outbound.js';
+import { resolveStreamMuxOptions, type StreamMux } from './stream-mux.js';
+import { ConnectionStreams, type Stream, type StreamCarrier } from './stream.js';
 
 export type ConnectionState = 'connecting' | 'handshaking' | 'active' | 'idle' | 'closing' | 'closed' | 'failed';
 
@@ -59,6 +93,8 @@ export interface ConnectionHandlers {
   /** The connection is gone; `error` is null after a clean close. */
   onClose?(connection: Connection, error: ClusterwireError | null): void;
   onStateChange?(connection: Connection, state: ConnectionState): void;
+  /** The peer opened a stream; without this handler such streams are reset ("refused: no stream handler"). */
+  onStream?(connection: Connection, stream: Stream): void;
 }
 
 /** Message ids of one node: one sequence for all its connections. */
@@ -84,6 +120,12 @@ export function counterFrom(start: number): MessageIds {
 }
 /** Pings awaiting their pong, at most. */
 const MAX_PINGS = 16;
+/** One write of scheduled pieces carries about this many chunks (one syscall). */
+const PUMP_WRITE_CHUNKS = 4;
+/** Writes of scheduled pieces per event-loop turn at most; the rest waits for the next turn. */
+const PUMP_TURN_WRITES = 4;
+/** The largest maxStreams a StreamMux takes. */
+const MAX_MUX_STREAMS = 1 << 20;
 
 export class Connection {
   state: ConnectionState;
@@ -97,7 +139,16 @@ export class Connection {
   role: string | null = null;
 
   private readonly decoder: FrameDecoder;
-  private readonly encoder: FrameEncoder;
+  private readonly outbound: Outbound;
+  /** Buffers of one write, reused. */
+  private readonly writeList: Uint8Array[] = [];
+  private readonly pumpWriteBytes: number;
+  private pumpScheduled = false;
+  /** The pump writes while the socket holds less than this (one chunk). */
+  private readonly socketBudget: number;
+  private assembler: ChunkAssembler | null = null;
+  private reassemblyTimer: NodeJS.Timeout | null = null;
+  private streamDriver: ConnectionStreams | null = null;
   private flushScheduled = false;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
@@ -123,13 +174,19 @@ export class Connection {
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum });
-    this.encoder = new FrameEncoder({
+    this.outbound = new Outbound({
+      chunkBytes: options.chunkBytes,
       checksum: options.checksum,
       compression: options.compression,
       compressMinBytes: options.compressMinBytes,
       maxFrameBytes: options.maxFrameBytes,
-      initialBytes: 16 * 1024,
+      highWaterMarkBytes: options.highWaterMarkBytes,
+      maxQueuedBytes: options.maxQueuedBytes,
+      maxMessageBytes: options.maxMessageBytes,
+      sender,
     });
+    this.pumpWriteBytes = PUMP_WRITE_CHUNKS * options.chunkBytes;
+    this.socketBudget = options.chunkBytes;
     this.state = connecting ? 'connecting' : 'handshaking';
     socket.setNoDelay(true);
     if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
@@ -151,9 +208,23 @@ export class Connection {
     return this.session?.peerNodeId ?? this.expect.nodeId ?? this.remote;
   }
 
-  /** Bytes waiting to leave: in the encoder and in the socket. */
+  /** Bytes waiting to leave: framed, scheduled, and in the socket. */
   get queuedBytes(): number {
-    return this.encoder.pendingBytes + this.socket.writableLength;
+    return this.outbound.queuedBytes + this.socket.writableLength;
+  }
+
+  /** This connection's stream multiplexer; null until a stream is first used. */
+  get streams(): StreamMux | null {
+    return this.streamDriver?.mux ?? null;
+  }
+
+  /**
+   * Opens a stream to the peer (see stream.ts for its API). Throws
+   * ERR_PEER_UNAVAILABLE when not active, ERR_STREAM_LIMIT at the peer's maxStreams.
+   */
+  openStream(topic = ''): Stream {
+    if (this.state !== 'active' && this.state !== 'idle') throw new PeerUnavailableError(this.peerName(), `connection is ${this.state}`);
+    return this.streamsOf().open(topic);
   }
 
   /**
@@ -167,8 +238,9 @@ export class Connection {
     if (queued >= this.options.maxQueuedBytes || (this.options.backpressure === 'error' && queued >= this.options.highWaterMarkBytes)) {
       throw new BackpressureError(`send queue of ${this.peerName()}`, this.options.backpressure === 'error' ? this.options.highWaterMarkBytes : this.options.maxQueuedBytes);
     }
+    const id = this.enqueue(body, options);
     this.counters.messagesOut++;
-    return this.enqueue(body, options);
+    return id;
   }
 
   /** False while queued bytes are above the high-water mark. */
@@ -201,8 +273,7 @@ export class Connection {
   close(): void {
     if (this.state === 'closed' || this.state === 'failed' || this.state === 'closing') return;
     this.setState('closing');
-    this.flush();
-    this.socket.end();
+    this.flush(); // ends the socket once nothing is scheduled
   }
 
   /** Cuts the connection at once with `error`. */
@@ -219,29 +290,87 @@ export class Connection {
       this.turnTimestampUs = Date.now() * 1000;
       process.nextTick(this.flushBound);
     }
-    this.encoder.append({
-      header: {
-        messageId: id,
-        correlationId: options?.correlationId ?? 0,
-        sender: this.sender,
-        timestampUs: this.turnTimestampUs,
-        streamId: options?.streamId ?? 0,
-        priority: options?.priority ?? NORMAL,
+    const now = this.outbound.add(
+      {
+        header: {
+          messageId: id,
+          correlationId: options?.correlationId ?? 0,
+          sender: this.sender,
+          timestampUs: this.turnTimestampUs,
+          streamId: options?.streamId ?? 0,
+          priority: options?.priority ?? NORMAL,
+        },
+        body,
       },
-      body,
-    });
+      this.socket.writableLength,
+    );
+    if (now !== null) this.write(now);
     return id;
   }
 
   private readonly flushBound = (): void => this.flush();
 
+  /** End of a turn: Critical and direct frames leave, then the scheduler is pumped. */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return;
-    const bytes = this.encoder.take();
+    if (this.socket.destroyed) return;
+    const list = this.writeList;
+    this.outbound.takeTurn(list);
+    this.writeAll(list);
+    this.pump();
+  }
+
+  private readonly pumpBound = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  /**
+   * Writes scheduled pieces, about PUMP_WRITE_CHUNKS chunks per write, while
+   * the socket holds less than a chunk, at most PUMP_TURN_WRITES writes per
+   * turn; continues from the next turn or once the socket took the last write.
+   */
+  private pump(): void {
+    const socket = this.socket;
+    const list = this.writeList;
+    let budget = PUMP_TURN_WRITES;
+    while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
+      const timestampUs = Date.now() * 1000;
+      let bytes = 0;
+      while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
+      this.writeAll(list);
+    }
+    if (this.outbound.scheduled) {
+      if (budget <= 0 && socket.writableLength < this.socketBudget) this.schedulePump();
+    } else if (this.state === 'closing' && !socket.writableEnded) {
+      socket.end();
+    }
+    this.releaseIfWritable();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.socket.destroyed) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pumpBound);
+  }
+
+  /** Writes the buffers in `list` (one syscall for several) and empties it. */
+  private writeAll(list: Uint8Array[]): void {
+    if (list.length === 0) return;
+    if (list.length === 1) {
+      this.write(list[0]);
+    } else {
+      this.socket.cork();
+      for (const bytes of list) this.write(bytes);
+      this.socket.uncork();
+    }
+    list.length = 0;
+  }
+
+  private write(bytes: Uint8Array): void {
     this.counters.bytesOut += bytes.length;
     this.counters.lastActivityMs = performance.now();
-    if (!this.socket.write(bytes) && this.writeTimer === null) {
+    if (!this.socket.write(bytes, this.writtenBound) && this.writeTimer === null) {
       this.writeTimer = setTimeout(
         () => this.fail(new PeerUnavailableError(this.peerName(), `socket did not drain within ${this.options.writeTimeoutMs} ms`)),
         this.options.writeTimeoutMs,
@@ -249,13 +378,57 @@ export class Connection {
     }
   }
 
+  /** A write reached the kernel: the scheduler may go on (from the next turn, never from this tick). */
+  private readonly writtenBound = (): void => {
+    if (this.outbound.scheduled && this.socket.writableLength < this.socketBudget) this.schedulePump();
+    else if (this.state === 'closing' && !this.outbound.scheduled && this.socket.writableLength === 0 && !this.socket.writableEnded) this.socket.end();
+    this.releaseIfWritable();
+  };
+
   private onDrain(): void {
     if (this.writeTimer !== null) {
       clearTimeout(this.writeTimer);
       this.writeTimer = null;
     }
-    if (this.drainWaiters.length > 0 && this.writable) this.releaseDrainWaiters();
+    if (this.outbound.scheduled) this.schedulePump();
+    this.releaseIfWritable();
   }
+
+  private releaseIfWritable(): void {
+    if (!this.writable) return;
+    if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
+    if (this.streamDriver !== null && this.streamDriver.blocked) this.streamDriver.resume();
+  }
+
+  /** The stream driver, created on first use. */
+  private streamsOf(): ConnectionStreams {
+    if (this.streamDriver !== null) return this.streamDriver;
+    const session = this.session;
+    if (session === null) throw new PeerUnavailableError(this.peerName(), 'streams before the handshake completed');
+    const maxStreams = Math.min(session.capabilities.maxStreams, MAX_MUX_STREAMS);
+    const mux = resolveStreamMuxOptions({
+      initialStreamCreditBytes: this.options.streamCreditBytes,
+      connectionCreditBytes: this.options.connectionCreditBytes,
+      maxStreams,
+    });
+    const onStream = this.handlers.onStream;
+    this.streamDriver = new ConnectionStreams(
+      this.carrier,
+      mux,
+      { role: session.role, peerMaxStreams: maxStreams },
+      this.options.streamHighWaterMarkBytes,
+      this.options.maxQueuedBytes,
+      onStream === undefined ? null : (stream) => onStream(this, stream),
+    );
+    return this.streamDriver;
+  }
+
+  private readonly carrier: StreamCarrier = ((connection: Connection): StreamCarrier => ({
+    sendStreamMessage: (body, streamId, priority) => void connection.enqueue(body, { streamId, priority }),
+    get writable() {
+      return connection.writable;
+    },
+  }))(this);
 
   private releaseDrainWaiters(): void {
     const waiters = this.drainWaiters;
@@ -325,24 +498,76 @@ export class Connection {
           continue;
         }
         if (this.state !== 'active') return; // closing or failed: nothing more is taken
-        const envelope = decodeMessage(frame);
-        const body = envelope.body;
-        if (body.type === 'Ping') {
-          this.enqueue({ type: 'Pong', seq: body.seq, echoSentUs: body.sentUs }, { priority: 0, correlationId: envelope.header.messageId });
-          continue;
-        }
-        if (body.type === 'Pong') {
-          this.onPong(body.seq);
-          continue;
-        }
-        this.counters.messagesIn++;
-        this.handlers.onMessage(this, envelope);
+        this.dispatch(decodeMessage(frame));
       }
     } catch (error) {
       if (!(error instanceof ClusterwireError)) throw error;
       this.counters.errors++;
       this.refuse(error);
     }
+  }
+
+  private dispatch(envelope: Envelope): void {
+    const body = envelope.body;
+    switch (body.type) {
+      case 'Ping':
+        this.enqueue({ type: 'Pong', seq: body.seq, echoSentUs: body.sentUs }, { priority: 0, correlationId: envelope.header.messageId });
+        return;
+      case 'Pong':
+        this.onPong(body.seq);
+        return;
+      case 'Chunk':
+        this.onChunk(body);
+        return;
+      case 'StreamData':
+        this.streamsOf().receiveData(envelope.header.streamId, body);
+        return;
+      case 'StreamCredit':
+        this.streamsOf().receiveCredit(envelope.header.streamId, body.bytes);
+        return;
+      case 'StreamControl':
+        this.streamsOf().receiveControl(envelope.header.streamId, body);
+        return;
+      default:
+        this.counters.messagesIn++;
+        this.handlers.onMessage(this, envelope);
+    }
+  }
+
+  /** One piece of a chunked envelope; the whole envelope is dispatched once complete. */
+  private onChunk(chunk: Chunk): void {
+    const assembler = (this.assembler ??= new ChunkAssembler(
+      resolveChunkAssemblerOptions({
+        maxMessageBytes: this.options.maxMessageBytes,
+        maxPartialMessages: this.options.maxPartialMessages,
+        maxPartialBytes: Math.min(2 * this.options.maxMessageBytes, 2 ** 50),
+        partialTimeoutMs: this.options.reassemblyTimeoutMs,
+      }),
+    ));
+    const whole = assembler.push(chunk, performance.now());
+    if (whole === null) {
+      this.armReassemblyTimer();
+      return;
+    }
+    const envelope = readEnvelope(whole);
+    if (envelope.header.messageId !== chunk.messageId) {
+      throw new MalformedEnvelopeError(`chunked envelope carries message id ${envelope.header.messageId}, its pieces ${chunk.messageId}`);
+    }
+    if (envelope.body.type === 'Chunk') throw new MalformedEnvelopeError('a Chunk inside a chunked envelope');
+    this.dispatch(envelope);
+  }
+
+  /** One timer for the assembler: armed while pieces of an envelope are held. */
+  private armReassemblyTimer(): void {
+    const assembler = this.assembler;
+    if (this.reassemblyTimer !== null || assembler === null || assembler.partialCount === 0) return;
+    const wait = Math.max(0, assembler.nextDeadline() - performance.now());
+    this.reassemblyTimer = setTimeout(() => {
+      this.reassemblyTimer = null;
+      assembler.tick(performance.now());
+      this.armReassemblyTimer();
+    }, wait + 1);
+    this.reassemblyTimer.unref();
   }
 
   private onPong(seq: number): void {
@@ -396,8 +621,11 @@ export class Connection {
   }
 
   private teardown(): void {
-    for (const t of [this.handshakeTimer, this.connectTimer, this.writeTimer]) if (t !== null) clearTimeout(t);
-    this.handshakeTimer = this.connectTimer = this.writeTimer = null;
+    for (const t of [this.handshakeTimer, this.connectTimer, this.writeTimer, this.reassemblyTimer]) if (t !== null) clearTimeout(t);
+    this.handshakeTimer = this.connectTimer = this.writeTimer = this.reassemblyTimer = null;
+    this.outbound.clear();
+    this.assembler?.clear();
+    if (this.streamDriver !== null) this.streamDriver.closeAll(`connection ${this.state}`);
     this.socket.setTimeout(0);
     this.releaseDrainWaiters();
     for (const ping of this.pings.values()) {

@@ -1,0 +1,301 @@
+// The sending half of a connection, without the socket: envelopes in, the
+// buffers to write out, in the order they must leave. The connection asks
+// for them at the end of each turn and whenever the socket has taken what it
+// was given.
+//
+// Three ways out, decided once per envelope:
+//
+//   direct     nothing is scheduled, the socket holds less than a chunk, and
+//              the envelope is small: it is framed straight into the direct
+//              FrameEncoder (the hot path, as cheap as a plain gathered
+//              write). The gathered frames leave at the end of the turn, or
+//              as soon as they reach DIRECT_WRITE_CHUNKS chunks.
+//   block      otherwise a small envelope is framed into the encoder of its
+//              priority class; that class's frames are handed to the
+//              SendScheduler as one pre-framed block of at most chunkBytes
+//              when the block is 7/8 of a chunk long, before a large envelope
+//              of the same class, and at the end of the turn. Critical
+//              blocks skip the scheduler at the end of the turn when no
+//              Critical item waits there, and are written first.
+//   chunked    an envelope longer than chunkBytes (known from its payload or
+//              data length before encoding, or from its frame afterwards) is
+//              encoded to its own bytes and handed to the scheduler, which
+//              cuts it into pieces; each piece leaves as a Chunk envelope in
+//              a frame of its own (header and CRC each).
+//
+// The scheduler's items are therefore pre-framed blocks (written as they
+// are) or envelope bytes (wrapped in Chunk envelopes). An envelope whose frame
+// is longer than chunkBytes while the envelope itself is not cannot be
+// chunked by the scheduler; it is remembered in `#bare` and leaves as one
+// Chunk envelope carrying all of it.
+//
+// Order: frames of one priority class leave in the order they were added;
+// across classes the scheduler's strict priority (with its starvation guard)
+// decides, and direct frames, which exist only while nothing is scheduled,
+// leave before anything scheduled after them.
+import { encodeEnvelope, FrameEncoder, type Envelope, type FrameEncoderOptions } from '../../shared/envelope/index.js';
+import { MessageTooLargeError } from '../../shared/errors.js';
+import { FLAG_COMPRESSION_MASK, FRAME_HEADER_BYTES, FRAME_TRAILER_BYTES } from '../../shared/frame.js';
+import type { CompressionName } from '../../shared/compression.js';
+import { Writer } from '../../shared/envelope/codec-runtime.js';
+import { TABLE_COUNT, writeRoot } from '../../shared/schema/codec.js';
+import type { Chunk, Header } from '../../shared/schema/layout.js';
+import { PieceKind, resolveSendSchedulerOptions, SendScheduler } from './send-scheduler.js';
+
+export interface OutboundOptions {
+  readonly chunkBytes: number;
+  readonly checksum: boolean;
+  readonly compression: CompressionName;
+  readonly compressMinBytes: number;
+  readonly maxFrameBytes: number;
+  /** Scheduler's high-water mark and hard limit (see send-scheduler.ts). */
+  readonly highWaterMarkBytes: number;
+  readonly maxQueuedBytes: number;
+  /** Longest envelope accepted for sending. */
+  readonly maxMessageBytes: number;
+  /** The header's sender on Chunk envelopes. */
+  readonly sender: number;
+}
+
+const CRITICAL = 0;
+/**
+ * Direct frames leave at the latest when they reach this many chunks: a write
+ * that long costs one syscall for thousands of small frames (much shorter
+ * writes cost measurably more CPU per message on loopback), and a socket that
+ * takes it at once is still "not backed up" for the next envelope.
+ */
+const DIRECT_WRITE_CHUNKS = 4;
+const CLASSES = 4;
+/** Frames are never refused by the block encoders: long ones are turned into chunked envelopes. */
+const ANY_FRAME_BYTES = 0xffff_ffff;
+
+export class Outbound {
+  readonly scheduler: SendScheduler;
+  readonly #chunkBytes: number;
+  readonly #blockCutBytes: number;
+  readonly #directWriteBytes: number;
+  readonly #maxMessageBytes: number;
+  readonly #checksum: boolean;
+  readonly #encoderOptions: FrameEncoderOptions;
+  /** Chunk envelopes must fit the frames the peer accepts. */
+  readonly #pieceOptions: FrameEncoderOptions;
+  #direct: FrameEncoder;
+  readonly #blocks: (FrameEncoder | null)[] = new Array<FrameEncoder | null>(CLASSES).fill(null);
+  /** Bytes framed into the block encoders, not yet handed to the scheduler. */
+  #blockBytes = 0;
+  #pieces: FrameEncoder | null = null;
+  /** Scheduled envelopes that are not pre-framed and too short to be chunked: their message ids. */
+  readonly #bare = new Map<Uint8Array, number>();
+  /** The Chunk envelope written for each piece, reused. */
+  readonly #chunkHeader: Header;
+  readonly #chunkBody: { type: 'Chunk' } & Chunk = { type: 'Chunk', messageId: 0, offset: 0, totalBytes: 0, data: new Uint8Array(0) };
+  readonly #chunkEnvelope: Envelope;
+
+  constructor(options: OutboundOptions) {
+    this.#chunkBytes = options.chunkBytes;
+    this.#blockCutBytes = options.chunkBytes - (options.chunkBytes >>> 3);
+    this.#directWriteBytes = DIRECT_WRITE_CHUNKS * options.chunkBytes;
+    this.#maxMessageBytes = options.maxMessageBytes;
+    this.#checksum = options.checksum;
+    this.#encoderOptions = {
+      checksum: options.checksum,
+      compression: options.compression,
+      compressMinBytes: options.compressMinBytes,
+      maxFrameBytes: ANY_FRAME_BYTES,
+      initialBytes: 16 * 1024,
+    };
+    this.#direct = new FrameEncoder(this.#encoderOptions);
+    this.#chunkHeader = { messageId: 0, correlationId: 0, sender: options.sender, timestampUs: 0, streamId: 0, priority: 0 };
+    this.#chunkEnvelope = { header: this.#chunkHeader, body: this.#chunkBody };
+    this.scheduler = new SendScheduler(
+      resolveSendSchedulerOptions({
+        chunkBytes: options.chunkBytes,
+        highWaterMarkBytes: options.highWaterMarkBytes,
+        maxQueuedBytes: options.maxQueuedBytes,
+      }),
+    );
+    this.#pieceOptions = { ...this.#encoderOptions, maxFrameBytes: options.maxFrameBytes, initialBytes: 2 * options.chunkBytes };
+  }
+
+  /** Bytes held here: framed, blocked and scheduled. */
+  get queuedBytes(): number {
+    return this.#direct.pendingBytes + this.#blockBytes + this.scheduler.queuedBytes;
+  }
+
+  /** True while the scheduler holds something to pull. */
+  get scheduled(): boolean {
+    return this.scheduler.queuedItems > 0;
+  }
+
+  /**
+   * Adds one envelope. `socketBytes` is what the socket still holds. Returns
+   * frames to write at once (direct frames that reached a chunk), else null.
+   * Throws ERR_MESSAGE_TOO_LARGE above maxMessageBytes and ERR_BACKPRESSURE
+   * past the scheduler's hard limit; nothing is queued then.
+   */
+  add(envelope: Envelope, socketBytes: number): Uint8Array | null {
+    const priority = envelope.header.priority;
+    const body = envelope.body as { payload?: Uint8Array; data?: Uint8Array };
+    const bulk = (body.payload?.length ?? 0) + (body.data?.length ?? 0);
+    if (bulk > this.#chunkBytes) {
+      this.#addLarge(envelope, priority, bulk);
+      return null;
+    }
+    const direct = this.#direct;
+    if (
+      priority !== CRITICAL &&
+      this.scheduler.queuedItems === 0 &&
+      this.#blockBytes === 0 &&
+      socketBytes < this.#chunkBytes
+    ) {
+      const before = direct.pendingBytes;
+      const length = direct.append(envelope);
+      if (length > this.#chunkBytes) {
+        const taken = direct.take();
+        this.#direct = new FrameEncoder(this.#encoderOptions); // let go of the buffer sized for the long frame
+        this.#scheduleFrame(taken.subarray(before), envelope, priority);
+        return before > 0 ? taken.subarray(0, before) : null;
+      }
+      return direct.pendingBytes >= this.#directWriteBytes ? direct.take() : null;
+    }
+    this.#addToBlock(envelope, priority);
+    return null;
+  }
+
+  /**
+   * Ends a turn: pushes onto `out` what leaves now (Critical frames first,
+   * then direct frames) and hands every block to the scheduler.
+   */
+  takeTurn(out: Uint8Array[]): void {
+    const critical = this.#blocks[CRITICAL];
+    if (critical !== null && critical.pendingBytes > 0 && this.scheduler.queuedIn(CRITICAL) === 0) {
+      this.#blockBytes -= critical.pendingBytes;
+      out.push(critical.take());
+    }
+    if (this.#direct.pendingBytes > 0) out.push(this.#direct.take());
+    if (this.#blockBytes > 0) for (let p = 0; p < CLASSES; p++) this.#cut(p);
+  }
+
+  /**
+   * Pulls one batch (about one chunk) from the scheduler and pushes its
+   * frames onto `out`. Returns the bytes pushed. `timestampUs` goes into the
+   * Chunk envelopes' headers.
+   */
+  pull(out: Uint8Array[], timestampUs: number): number {
+    const batch = this.scheduler.pull(this.#chunkBytes);
+    const pieces = (this.#pieces ??= new FrameEncoder(this.#pieceOptions));
+    const header = this.#chunkHeader;
+    const chunk = this.#chunkBody;
+    header.timestampUs = timestampUs;
+    let bytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const source = batch.sources[i] as Uint8Array;
+      if (batch.kinds[i] === PieceKind.Whole) {
+        const id = this.#bare.size === 0 ? undefined : this.#bare.get(source);
+        if (id === undefined) {
+          if (pieces.pendingBytes > 0) {
+            bytes += pieces.pendingBytes;
+            out.push(pieces.take());
+          }
+          bytes += source.length;
+          out.push(source);
+          continue;
+        }
+        this.#bare.delete(source);
+        chunk.messageId = id;
+        chunk.offset = 0;
+        chunk.data = source;
+      } else {
+        chunk.messageId = batch.messageIds[i];
+        chunk.offset = batch.offsets[i];
+        chunk.data = batch.data(i);
+      }
+      chunk.totalBytes = source.length;
+      header.messageId = chunk.messageId;
+      header.priority = batch.priorities[i];
+      pieces.append(this.#chunkEnvelope);
+    }
+    chunk.data = EMPTY;
+    if (pieces.pendingBytes > 0) {
+      bytes += pieces.pendingBytes;
+      out.push(pieces.take());
+    }
+    return bytes;
+  }
+
+  /** Drops everything held (the connection is gone). */
+  clear(): void {
+    this.scheduler.clear();
+    this.#bare.clear();
+    this.#blocks.fill(null);
+    this.#blockBytes = 0;
+    this.#pieces = null;
+    if (this.#direct.pendingBytes > 0) this.#direct.take();
+  }
+
+  #addLarge(envelope: Envelope, priority: number, bulk: number): void {
+    // one buffer sized for the payload: no growing copies of a large envelope
+    const writer = new Writer(TABLE_COUNT, bulk + LARGE_SLACK_BYTES);
+    const bytes = writer.buf.subarray(0, writeRoot(writer, envelope));
+    this.#cut(priority); // what the class already holds leaves first
+    this.#enqueueEnvelope(bytes, priority, envelope.header.messageId);
+  }
+
+  #addToBlock(envelope: Envelope, priority: number): void {
+    const encoder = (this.#blocks[priority] ??= new FrameEncoder(this.#encoderOptions));
+    const before = encoder.pendingBytes;
+    const length = encoder.append(envelope);
+    if (before + length <= this.#chunkBytes) {
+      this.#blockBytes += length;
+      if (before + length >= this.#blockCutBytes) this.#cut(priority);
+      return;
+    }
+    // The frame would make the block longer than a chunk: the block leaves without it.
+    const taken = encoder.take();
+    this.#blockBytes -= before;
+    if (before > 0) this.scheduler.enqueue(taken.subarray(0, before), priority);
+    const frame = taken.subarray(before, before + length);
+    if (length <= this.#chunkBytes) {
+      this.scheduler.enqueue(frame, priority);
+      return;
+    }
+    this.#blocks[priority] = null; // let go of the buffer sized for the long frame
+    this.#scheduleFrame(frame, envelope, priority);
+  }
+
+  /** Hands the block of one class to the scheduler. */
+  #cut(priority: number): void {
+    const encoder = this.#blocks[priority];
+    if (encoder === null || encoder.pendingBytes === 0) return;
+    this.#blockBytes -= encoder.pendingBytes;
+    this.scheduler.enqueue(encoder.take(), priority);
+  }
+
+  /** A frame longer than chunkBytes: its envelope goes to the scheduler to be chunked. */
+  #scheduleFrame(frame: Uint8Array, envelope: Envelope, priority: number): void {
+    const compressed = (frame[5] & FLAG_COMPRESSION_MASK) !== 0;
+    const bytes = compressed
+      ? encodeEnvelope(envelope)
+      : frame.subarray(FRAME_HEADER_BYTES, frame.length - (this.#checksum ? FRAME_TRAILER_BYTES : 0));
+    this.#enqueueEnvelope(bytes, priority, envelope.header.messageId);
+  }
+
+  #enqueueEnvelope(bytes: Uint8Array, priority: number, messageId: number): void {
+    if (bytes.length > this.#maxMessageBytes) throw new MessageTooLargeError(messageId, bytes.length, this.#maxMessageBytes);
+    if (bytes.length > this.#chunkBytes) {
+      this.scheduler.enqueue(bytes, priority, messageId);
+      return;
+    }
+    this.#bare.set(bytes, messageId);
+    try {
+      this.scheduler.enqueue(bytes, priority);
+    } catch (error) {
+      this.#bare.delete(bytes);
+      throw error;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+/** Room beyond the payload for the rest of a large envelope (header, topic, vtables). */
+const LARGE_SLACK_BYTES = 4096;
