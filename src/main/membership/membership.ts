@@ -75,10 +75,14 @@ export class Membership {
     return d;
   }
 
-  /** Installs an alive member without gossip or events (a warm start). */
-  restore(r: MemberRecord, now: number): void {
-    if (r.node === this.options.name || this.table.get(r.node) !== undefined || r.state !== MemberState.Alive) return;
-    this.table.add(r.node, r.host, r.port, r.incarnation, MemberState.Alive, r.meta.length > 0 ? r.meta.slice() : EMPTY_BYTES, now);
+  /** Installs alive members without gossip or events (a warm start). */
+  restore(records: readonly MemberRecord[], now: number): void {
+    const fresh = [];
+    for (const r of records) {
+      if (r.node === this.options.name || r.state !== MemberState.Alive || r.host.length === 0) continue;
+      fresh.push({ name: r.node, host: r.host, port: r.port, incarnation: r.incarnation, meta: r.meta.length > 0 ? r.meta.slice() : EMPTY_BYTES });
+    }
+    this.table.addAll(fresh, now);
     this.gossip.resize(this.size);
   }
 

@@ -30,6 +30,13 @@ export class ProbeOrder<T> {
     if (at < this.next) this.next++;
   }
 
+  /** Adds many entries at once and reshuffles the whole order (a warm start). */
+  addAll(items: readonly T[]): void {
+    for (const item of items) this.order.push(item);
+    shuffle(this.order, this.rng);
+    this.next = 0;
+  }
+
   /** The next eligible entry, or null when none is. */
   pick(): T | null {
     for (let scanned = 0; scanned <= this.order.length; scanned++) {

@@ -167,7 +167,7 @@ export class Swim {
 
   /** Installs a known membership (a snapshot of alive members) without gossip or events: a warm start. */
   restore(records: readonly MemberRecord[], now: number): void {
-    for (const r of records) this.view.restore(r, now);
+    this.view.restore(records, now);
     if (this.options.pushPullIntervalMs > 0) this.nextPushPullAt = now + this.rng.nextInt(this.pushPullIntervalMs());
   }
 
