@@ -46,6 +46,8 @@ export interface TransportHandlers {
   /** A connection (accepted or dialled) completed its handshake. */
   onEstablished?(connection: Connection, session: HandshakeSession): void;
   onClose?(connection: Connection, error: ClusterwireError | null): void;
+  /** The peer opened a stream on one of the connections (see stream.ts); without it such streams are refused. */
+  onStream?: ConnectionHandlers['onStream'];
 }
 
 /** The 53-bit number of a node id, carried as the envelope header's sender. */
@@ -136,6 +138,7 @@ export class Transport {
         this.connectionOptions,
         {
           onMessage: this.handlers.onMessage,
+          onStream: this.handlers.onStream,
           onEstablished: (c, session) => {
             settled = true;
             this.handlers.onEstablished?.(c, session);
@@ -197,6 +200,7 @@ export class Transport {
       this.connectionOptions,
       {
         onMessage: this.handlers.onMessage,
+        onStream: this.handlers.onStream,
         onEstablished: (c, session) => {
           uncount();
           this.handlers.onEstablished?.(c, session);
