@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashOut, hashString } from '../../src/main/routing/key-hash.js';
 import { Router } from '../../src/main/routing/router.js';
+import { Rendezvous, seedNode } from '../../src/main/routing/rendezvous.js';
+import { RouteNode } from '../../src/main/routing/route-node.js';
 import { routerWith, tally } from './helpers.js';
 import { chiSquare, chiSquareCritical001, chiSquareUniform } from './stats.js';
 
@@ -127,3 +129,32 @@ function popcount(x: number): number {
   }
   return c;
 }
+
+describe('Rendezvous.rank', () => {
+  it('orders nodes by score, the first being the one pick() chooses, and the second taking over when it fails', () => {
+    const r = routerWith(6);
+    const ranking = new Map<string, string[]>();
+    // rank through a fresh Rendezvous over the same node records the router keeps
+    for (const key of KEYS.slice(0, 200)) {
+      const owner = r.route({ key }, 0);
+      ranking.set(key, [owner]);
+    }
+    for (const [key, [owner]] of ranking) {
+      r.setState(owner, 'dead');
+      ranking.get(key)!.push(r.route({ key }, 0));
+      r.setState(owner, 'alive');
+    }
+    const nodes = Array.from({ length: 6 }, (_, i) => {
+      const n = new RouteNode(`node-${i}`, { state: 'alive' });
+      seedNode(n);
+      return n;
+    });
+    const hrw = new Rendezvous();
+    hrw.reset(nodes);
+    for (const [key, [first, second]] of ranking) {
+      const ranked = hrw.rank(nodes, key, 3).map((n) => n.id);
+      expect(ranked.slice(0, 2)).toEqual([first, second]);
+      expect(hrw.pick(nodes, key).id).toBe(first);
+    }
+  });
+});

@@ -39,8 +39,6 @@ export class RouteNode {
   current = 0;
   /** Adaptive strategy's weight, recomputed when metrics change. */
   effective = 1;
-  /** Hotspot detector slot. */
-  slot = -1;
 
   constructor(
     readonly id: string,

@@ -58,14 +58,22 @@ export interface RouterStats {
   rebalances: number;
 }
 
-interface NodeEntry extends RouteNode {
-  counter: QpsCounter;
-  removed: boolean;
+/** The router's record of a node: the strategies' view plus its request counter. */
+class NodeEntry extends RouteNode {
+  readonly counter: QpsCounter;
+  /** True once removeNode() forgot it (sessions may still point at it). */
+  removed = false;
+
+  constructor(id: string, input: RouteNodeInput, hotspot: HotspotSettings) {
+    super(id, input);
+    this.counter = new QpsCounter(hotspot);
+    seedNode(this);
+  }
 }
 
 export class Router {
   readonly options: RouterOptions;
-  readonly stats: RouterStats = { routed: 0, failures: 0, localityHits: 0, crossDcRoutes: 0, affinityHits: 0, affinityMoves: 0, hotspots: 0, rebalances: 0 };
+  private readonly counters: RouterStats = { routed: 0, failures: 0, localityHits: 0, crossDcRoutes: 0, affinityHits: 0, affinityMoves: 0, hotspots: 0, rebalances: 0 };
   private readonly nodes = new Map<string, NodeEntry>();
   /** Alive nodes. */
   private eligible: NodeEntry[] = [];
@@ -87,6 +95,11 @@ export class Router {
     this.hotspot = Object.freeze({ windowMs: o.hotspotWindowMs, bucketMs: o.hotspotBucketMs, thresholdQps: o.hotspotThresholdQps, coolRatio: o.hotspotCoolRatio });
   }
 
+  /** The load-balancer counters (live, read-only). */
+  get stats(): Readonly<RouterStats> {
+    return this.counters;
+  }
+
   /** The node id for `request` at `nowMs`; throws NoEligibleNodeError when no node is alive. */
   route(request: RouteRequest, nowMs: number): string {
     const bucket = Math.floor(nowMs / this.hotspot.bucketMs);
@@ -96,7 +109,7 @@ export class Router {
     }
     if (this.dirty) this.rebuild();
     if (this.eligible.length === 0) {
-      this.stats.failures++;
+      this.counters.failures++;
       let unavailable = 0;
       for (const n of this.nodes.values()) if (n.state !== 'alive') unavailable++;
       throw new NoEligibleNodeError(this.nodes.size, unavailable);
@@ -107,17 +120,17 @@ export class Router {
       const bound = this.affinity.lookup(session, nowMs);
       if (bound !== undefined && bound.state === 'alive' && !bound.removed) {
         node = bound;
-        this.stats.affinityHits++;
+        this.counters.affinityHits++;
       } else {
         node = this.choose(request);
         this.affinity.bind(session, node, nowMs);
-        if (bound !== undefined) this.stats.affinityMoves++;
+        if (bound !== undefined) this.counters.affinityMoves++;
       }
     } else {
       node = this.choose(request);
     }
     if (node.counter.record(nowMs)) this.hotChanged(node);
-    const s = this.stats;
+    const s = this.counters;
     s.routed++;
     if (this.options.datacenter !== '') {
       if (node.datacenter === this.options.datacenter) s.localityHits++;
@@ -141,11 +154,7 @@ export class Router {
     const existing = this.nodes.get(id);
     if (existing === undefined) {
       if (this.nodes.size >= this.options.maxNodes) throw new InvalidConfigError('maxNodes', `the router already tracks ${this.options.maxNodes} nodes`);
-      const node = new RouteNode(id, input) as NodeEntry;
-      node.counter = new QpsCounter(this.hotspot);
-      node.removed = false;
-      seedNode(node);
-      this.nodes.set(id, node);
+      this.nodes.set(id, new NodeEntry(id, input, this.hotspot));
       this.dirty = true;
       return;
     }
@@ -278,7 +287,7 @@ export class Router {
     node.hot = node.counter.hot;
     if (node.hot) {
       this.hotCount++;
-      this.stats.hotspots++;
+      this.counters.hotspots++;
     } else {
       this.hotCount--;
     }
@@ -298,7 +307,7 @@ export class Router {
     this.strategy.reset(this.preferred);
     this.rendezvous.reset(this.preferred);
     this.dirty = false;
-    this.stats.rebalances++;
+    this.counters.rebalances++;
   }
 
   private metric(id: string, field: 'connections' | 'latencyMs' | 'resourceUse', value: number): void {
