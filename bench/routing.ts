@@ -5,6 +5,7 @@
 //
 //   npm run build && node dist/bench/routing.js [--quick]
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createXXHash64 } from 'hash-wasm';
@@ -96,7 +97,8 @@ if (sink === 0.5) console.log(sink);
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 fs.mkdirSync(dir, { recursive: true });
-const meta = `Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString().slice(0, 10)}; \`node dist/bench/routing.js\``;
+const load = os.loadavg()[0].toFixed(1);
+const meta = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average ${load} at the end, ${new Date().toISOString().slice(0, 10)}; \`node dist/bench/routing.js\``;
 fs.writeFileSync(path.join(dir, 'routing.md'), `# Routing benchmarks\n\n${meta}\n\nKeys are ~30-character strings; route() calls use a fixed clock except where noted.\n\n${table}\n`);
 fs.writeFileSync(path.join(dir, 'routing.json'), JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2) + '\n');
 console.error(`wrote ${path.join(dir, 'routing.md')}`);
