@@ -6,7 +6,8 @@
 //
 // A request is routed by the first rule that applies:
 //   1. session: a sticky session goes back to the node bound to it, while that
-//      node is alive (affinity.ts); otherwise it is bound anew by rule 2 or 3.
+//      node is alive, even when it is hot (affinity.ts); otherwise it is
+//      bound anew by rule 2 or 3.
 //   2. key: rendezvous hashing (rendezvous.ts), so a key keeps its node and
 //      only ~1/N of keys move when a node joins or fails.
 //   3. the configured strategy (round-robin, least-connections,
