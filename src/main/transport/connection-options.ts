@@ -44,6 +44,15 @@ export interface ConnectionOptions {
   readonly connectionCreditBytes: number;
   /** A stream's write() returns false while more than this many bytes wait for credit. Default 1 MiB. */
   readonly streamHighWaterMarkBytes: number;
+  /**
+   * Scheduled bytes (bulk and chunked traffic) written but not yet known to
+   * have reached the peer, at most: the connection follows them with a Ping
+   * and writes more as Pongs come back. This bounds what a Critical message
+   * can find ahead of it in the kernel's buffers (its delay is about this
+   * over the link's rate); a path with a large bandwidth-delay product needs
+   * a larger window to reach its rate. 0 turns pacing off. Default 1 MiB.
+   */
+  readonly pacingWindowBytes: number;
 }
 
 export type ConnectionOptionsInput = Partial<ConnectionOptions>;
@@ -68,6 +77,7 @@ export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
   streamCreditBytes: 256 * 1024,
   connectionCreditBytes: 16 * 1024 * 1024,
   streamHighWaterMarkBytes: 1024 * 1024,
+  pacingWindowBytes: 1024 * 1024,
 });
 
 /** Room left in a frame for the Chunk envelope around a piece. */
@@ -99,6 +109,8 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput = {}): Co
   positive('streamCreditBytes', o.streamCreditBytes);
   positive('connectionCreditBytes', o.connectionCreditBytes);
   positive('streamHighWaterMarkBytes', o.streamHighWaterMarkBytes);
+  positive('pacingWindowBytes', o.pacingWindowBytes, true);
+  if (o.pacingWindowBytes > 0 && o.pacingWindowBytes < 2 * o.chunkBytes) throw new InvalidConfigError('pacingWindowBytes', 'must be 0 (off) or at least 2 * chunkBytes');
   if (o.chunkBytes < MIN_CHUNK_BYTES || o.chunkBytes > o.maxFrameBytes - CHUNK_FRAME_OVERHEAD_BYTES) {
     throw new InvalidConfigError('chunkBytes', `must be in [${MIN_CHUNK_BYTES}, maxFrameBytes - ${CHUNK_FRAME_OVERHEAD_BYTES}]`);
   }

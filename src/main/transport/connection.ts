@@ -124,6 +124,10 @@ const MAX_PINGS = 16;
 const PUMP_WRITE_CHUNKS = 4;
 /** Writes of scheduled pieces per event-loop turn at most; the rest waits for the next turn. */
 const PUMP_TURN_WRITES = 4;
+/** Pacing pings count from here, far above the pings of ping(). */
+const PACING_SEQ_BASE = 2 ** 40;
+/** A pacing ping follows every window / PACING_PROBES bytes of scheduled traffic. */
+const PACING_PROBES = 4;
 /** The largest maxStreams a StreamMux takes. */
 const MAX_MUX_STREAMS = 1 << 20;
 
@@ -144,6 +148,12 @@ export class Connection {
   private readonly writeList: Uint8Array[] = [];
   private readonly pumpWriteBytes: number;
   private pumpScheduled = false;
+  /** Pacing: scheduled bytes written, those known to have arrived, and the pings that will tell. */
+  private pacedBytes = 0;
+  private ackedBytes = 0;
+  private lastProbeBytes = 0;
+  private pacingSeq = PACING_SEQ_BASE;
+  private readonly probes: Array<{ seq: number; mark: number }> = [];
   /** The pump writes while the socket holds less than this (one chunk). */
   private readonly socketBudget: number;
   private assembler: ChunkAssembler | null = null;
@@ -334,11 +344,15 @@ export class Connection {
     const socket = this.socket;
     const list = this.writeList;
     let budget = PUMP_TURN_WRITES;
+    const window = this.options.pacingWindowBytes;
     while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
+      if (window > 0 && this.pacedBytes - this.ackedBytes >= window) return; // a Pong resumes it
       const timestampUs = Date.now() * 1000;
       let bytes = 0;
       while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
       this.writeAll(list);
+      this.pacedBytes += bytes;
+      if (window > 0 && this.pacedBytes - this.lastProbeBytes >= window / PACING_PROBES) this.probe();
     }
     if (this.outbound.scheduled) {
       if (budget <= 0 && socket.writableLength < this.socketBudget) this.schedulePump();
@@ -346,6 +360,23 @@ export class Connection {
       socket.end();
     }
     this.releaseIfWritable();
+  }
+
+  /** Follows the scheduled bytes written so far with a Ping; its Pong says they arrived. */
+  private probe(): void {
+    this.lastProbeBytes = this.pacedBytes;
+    const seq = this.pacingSeq++;
+    this.probes.push({ seq, mark: this.pacedBytes });
+    this.enqueue({ type: 'Ping', seq, sentUs: 0 }, { priority: 0 });
+  }
+
+  private onPacingPong(seq: number): void {
+    const probes = this.probes;
+    let acked = -1;
+    while (probes.length > 0 && probes[0].seq <= seq) acked = (probes.shift() as { mark: number }).mark;
+    if (acked < 0) return; // not one of ours: ignored
+    this.ackedBytes = acked;
+    if (this.outbound.scheduled) this.schedulePump();
   }
 
   private schedulePump(): void {
@@ -571,6 +602,10 @@ export class Connection {
   }
 
   private onPong(seq: number): void {
+    if (seq >= PACING_SEQ_BASE) {
+      this.onPacingPong(seq);
+      return;
+    }
     const ping = this.pings.get(seq);
     if (ping === undefined) return; // late or unasked: ignored
     this.pings.delete(seq);
