@@ -45,9 +45,9 @@ export interface ConnectionOptions {
   /** A stream's write() returns false while more than this many bytes wait for credit. Default 1 MiB. */
   readonly streamHighWaterMarkBytes: number;
   /**
-   * Scheduled bytes (bulk and chunked traffic) written but not yet known to
-   * have reached the peer, at most: the connection follows them with a Ping
-   * and writes more as Pongs come back. This bounds what a Critical message
+   * While a large envelope is being sent in Chunk pieces, the bytes written
+   * but not yet known to have reached the peer, at most: the connection
+   * follows its writes with a Ping and writes more as Pongs come back. This bounds what a Critical message
    * can find ahead of it in the kernel's buffers (its delay is about this
    * over the link's rate); a path with a large bandwidth-delay product needs
    * a larger window to reach its rate. 0 turns pacing off. Default 1 MiB.

@@ -32,7 +32,12 @@
 // at the end of their turn, ahead of everything scheduled: while a transfer
 // is being pumped, they wait behind at most what the socket buffer holds
 // (the last write, under PUMP_WRITE_CHUNKS + 1 chunks) in this process; bytes
-// already in the kernel's buffers cannot be overtaken by anyone. The bytes handed to the socket are never written again. Queued
+// already in the kernel's buffers cannot be overtaken by anyone, so while a
+// large envelope is being cut into pieces the pump is paced: every quarter of
+// pacingWindowBytes it follows its writes with a Ping, and it stops while
+// more than the window is written and not yet answered by a Pong. That bounds
+// what a Critical message finds ahead of it in the kernel's buffers to about
+// one window. The bytes handed to the socket are never written again. Queued
 // bytes (encoders, scheduler and socket) are bounded: above
 // highWaterMarkBytes `writable` is false (backpressure 'wait': await
 // drain()) or `send` throws ERR_BACKPRESSURE ('error'); above maxQueuedBytes
@@ -126,7 +131,7 @@ const PUMP_WRITE_CHUNKS = 4;
 const PUMP_TURN_WRITES = 4;
 /** Pacing pings count from here, far above the pings of ping(). */
 const PACING_SEQ_BASE = 2 ** 40;
-/** A pacing ping follows every window / PACING_PROBES bytes of scheduled traffic. */
+/** A pacing ping follows every window / PACING_PROBES bytes written while a transfer is cut. */
 const PACING_PROBES = 4;
 /** The largest maxStreams a StreamMux takes. */
 const MAX_MUX_STREAMS = 1 << 20;
@@ -148,7 +153,7 @@ export class Connection {
   private readonly writeList: Uint8Array[] = [];
   private readonly pumpWriteBytes: number;
   private pumpScheduled = false;
-  /** Pacing: scheduled bytes written, those known to have arrived, and the pings that will tell. */
+  /** Pacing: bytes written while a transfer was cut, those known to have arrived, and the pings that will tell. */
   private pacedBytes = 0;
   private ackedBytes = 0;
   private lastProbeBytes = 0;
@@ -346,13 +351,16 @@ export class Connection {
     let budget = PUMP_TURN_WRITES;
     const window = this.options.pacingWindowBytes;
     while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
-      if (window > 0 && this.pacedBytes - this.ackedBytes >= window) return; // a Pong resumes it
+      // Pacing applies while a transfer is being cut into pieces; it counts only the bytes written then.
+      const paced = window > 0 && this.outbound.chunking;
+      if (paced && this.pacedBytes - this.ackedBytes >= window) return; // a Pong resumes it
       const timestampUs = Date.now() * 1000;
       let bytes = 0;
       while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
       this.writeAll(list);
+      if (!paced) continue;
       this.pacedBytes += bytes;
-      if (window > 0 && this.pacedBytes - this.lastProbeBytes >= window / PACING_PROBES) this.probe();
+      if (this.pacedBytes - this.lastProbeBytes >= window / PACING_PROBES) this.probe();
     }
     if (this.outbound.scheduled) {
       if (budget <= 0 && socket.writableLength < this.socketBudget) this.schedulePump();

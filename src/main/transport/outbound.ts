@@ -64,7 +64,7 @@ const CRITICAL = 0;
  * writes cost measurably more CPU per message on loopback), and a socket that
  * takes it at once is still "not backed up" for the next envelope.
  */
-const DIRECT_WRITE_CHUNKS = 4;
+const DIRECT_WRITE_CHUNKS = 8;
 const CLASSES = 4;
 /** Frames are never refused by the block encoders: long ones are turned into chunked envelopes. */
 const ANY_FRAME_BYTES = 0xffff_ffff;
@@ -84,6 +84,8 @@ export class Outbound {
   /** Bytes framed into the block encoders, not yet handed to the scheduler. */
   #blockBytes = 0;
   #pieces: FrameEncoder | null = null;
+  /** Envelopes queued to be chunked whose last piece has not been pulled. */
+  #chunkedItems = 0;
   /** Scheduled envelopes that are not pre-framed and too short to be chunked: their message ids. */
   readonly #bare = new Map<Uint8Array, number>();
   /** The Chunk envelope written for each piece, reused. */
@@ -120,6 +122,11 @@ export class Outbound {
   /** Bytes held here: framed, blocked and scheduled. */
   get queuedBytes(): number {
     return this.#direct.pendingBytes + this.#blockBytes + this.scheduler.queuedBytes;
+  }
+
+  /** True while an envelope longer than a chunk waits in the scheduler (a transfer is being cut). */
+  get chunking(): boolean {
+    return this.#chunkedItems > 0;
   }
 
   /** True while the scheduler holds something to pull. */
@@ -209,6 +216,7 @@ export class Outbound {
         chunk.messageId = batch.messageIds[i];
         chunk.offset = batch.offsets[i];
         chunk.data = batch.data(i);
+        if (chunk.offset + batch.lengths[i] === source.length) this.#chunkedItems--;
       }
       chunk.totalBytes = source.length;
       header.messageId = chunk.messageId;
@@ -230,6 +238,7 @@ export class Outbound {
     this.#blocks.fill(null);
     this.#blockBytes = 0;
     this.#pieces = null;
+    this.#chunkedItems = 0;
     if (this.#direct.pendingBytes > 0) this.#direct.take();
   }
 
@@ -284,6 +293,7 @@ export class Outbound {
     if (bytes.length > this.#maxMessageBytes) throw new MessageTooLargeError(messageId, bytes.length, this.#maxMessageBytes);
     if (bytes.length > this.#chunkBytes) {
       this.scheduler.enqueue(bytes, priority, messageId);
+      this.#chunkedItems++;
       return;
     }
     this.#bare.set(bytes, messageId);
