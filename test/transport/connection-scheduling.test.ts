@@ -209,6 +209,25 @@ describe('send scheduling over a real connection', () => {
     expect(l.inbox).toHaveLength(0);
   });
 
+  it('closes cleanly with a paced transfer still queued: what was sent arrives, then the socket ends', async () => {
+    const l = await link();
+    const payload = pattern(8 * 1024 * 1024, 11);
+    l.sender.send({ type: 'Message', topic: 'last', payload }, { priority: LOW });
+    l.sender.close();
+    await until(() => l.sender.state === 'closed');
+    expect(l.sender.error).toBeNull();
+    await until(() => l.inbox.length === 1);
+    expect(Buffer.compare(Buffer.from((l.inbox[0].body as { payload: Uint8Array }).payload), Buffer.from(payload))).toBe(0);
+    expect(() => l.sender.send({ type: 'Message', topic: 'x', payload: pattern(1, 1) })).toThrow(ClusterwireError);
+  });
+
+  it('refuses a priority outside the four classes', async () => {
+    const l = await link();
+    expect(() => l.sender.send({ type: 'Message', topic: 'p', payload: pattern(8, 1) }, { priority: 4 })).toThrow(/priority/);
+    l.sender.send({ type: 'Message', topic: 'ok', payload: pattern(8, 1) }, { priority: 1 });
+    await until(() => l.inbox.length === 1);
+  });
+
   it('refuses a chunked envelope declaring more than maxMessageBytes', async () => {
     const l = await link({ connection: { maxMessageBytes: 1024 * 1024 } });
     l.sender.send({ type: 'Message', topic: 'too-big', payload: pattern(2 * 1024 * 1024, 5) });

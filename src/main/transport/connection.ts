@@ -352,7 +352,7 @@ export class Connection {
     const window = this.options.pacingWindowBytes;
     while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
       // Pacing applies while a transfer is being cut into pieces; it counts only the bytes written then.
-      const paced = window > 0 && this.outbound.chunking;
+      const paced = window > 0 && this.outbound.chunking && this.state !== 'closing'; // Pongs are not read while closing
       if (paced && this.pacedBytes - this.ackedBytes >= window) return; // a Pong resumes it
       const timestampUs = Date.now() * 1000;
       let bytes = 0;

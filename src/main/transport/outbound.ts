@@ -34,7 +34,7 @@
 // decides, and direct frames, which exist only while nothing is scheduled,
 // leave before anything scheduled after them.
 import { encodeEnvelope, FrameEncoder, type Envelope, type FrameEncoderOptions } from '../../shared/envelope/index.js';
-import { MessageTooLargeError } from '../../shared/errors.js';
+import { InvalidMessageError, MessageTooLargeError } from '../../shared/errors.js';
 import { FLAG_COMPRESSION_MASK, FRAME_HEADER_BYTES, FRAME_TRAILER_BYTES } from '../../shared/frame.js';
 import type { CompressionName } from '../../shared/compression.js';
 import { Writer } from '../../shared/envelope/codec-runtime.js';
@@ -137,11 +137,13 @@ export class Outbound {
   /**
    * Adds one envelope. `socketBytes` is what the socket still holds. Returns
    * frames to write at once (direct frames that reached a chunk), else null.
-   * Throws ERR_MESSAGE_TOO_LARGE above maxMessageBytes and ERR_BACKPRESSURE
-   * past the scheduler's hard limit; nothing is queued then.
+   * Throws ERR_MESSAGE_TOO_LARGE above maxMessageBytes, ERR_BACKPRESSURE past
+   * the scheduler's hard limit, and ERR_INVALID_MESSAGE for a priority
+   * outside 0..3; nothing is queued then.
    */
   add(envelope: Envelope, socketBytes: number): Uint8Array | null {
     const priority = envelope.header.priority;
+    if ((priority & 3) !== priority) throw new InvalidMessageError('header.priority', `expected 0..3, got ${String(priority)}`);
     const body = envelope.body as { payload?: Uint8Array; data?: Uint8Array };
     const bulk = (body.payload?.length ?? 0) + (body.data?.length ?? 0);
     if (bulk > this.#chunkBytes) {

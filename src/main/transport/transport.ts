@@ -165,7 +165,10 @@ export class Transport {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    const closing = [...this.connections].map((c) => (c.state === 'closed' || c.state === 'failed' ? null : once(c.socket, 'close')));
+    // 'close' only: a socket that errors while closing (a reset peer) still closes
+    const closing = [...this.connections].map((c) =>
+      c.state === 'closed' || c.state === 'failed' || c.socket.destroyed ? null : new Promise<void>((resolve) => c.socket.once('close', () => resolve())),
+    );
     for (const c of this.connections) c.close();
     if (server !== null) {
       server.close();
