@@ -41,6 +41,8 @@ export class Member {
   inOrder = false;
   /** True once the member was forgotten (reaped). */
   removed = false;
+  /** When a message from this member last arrived (this node's clock). */
+  lastHeard = -Infinity;
 
   constructor(
     readonly name: string,

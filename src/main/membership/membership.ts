@@ -9,7 +9,8 @@
 //   Lifeguard IV-B       the suspicion timeout shrinks with independent
 //                        confirmations (suspicion.ts)
 //   Lifeguard IV-A       being suspected raises the local health score
-//   clusterwire          a dead claim from a push-pull counts only as a
+//   clusterwire          a dead claim from a push-pull, or about a member heard
+//                        from within the last probe interval, counts only as a
 //                        suspicion (the member may refute: partitions re-merge);
 //                        a member that spreads a refuted accusation is
 //                        corrected directly; restarts refute the highest
@@ -95,9 +96,14 @@ export class Membership {
       this.applyAboutSelf(state, incarnation, from);
       return;
     }
-    if (pushPull && state === MemberState.Dead) state = MemberState.Suspect;
     const table = this.table;
     let m = table.get(node);
+    // Hearsay of a death counts only as a suspicion (the member may refute)
+    // when it comes from a full-state exchange, or when the member itself
+    // spoke to us within the last probe interval.
+    if (state === MemberState.Dead && from !== this.options.name && (pushPull || (m !== undefined && now - m.lastHeard < this.options.probeIntervalMs))) {
+      state = MemberState.Suspect;
+    }
     if (m === undefined) {
       if ((state !== MemberState.Alive && state !== MemberState.Suspect) || host.length === 0) return;
       m = table.add(node, host, port, incarnation, state, meta.length > 0 ? meta.slice() : EMPTY_BYTES, now);

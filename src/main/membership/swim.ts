@@ -266,6 +266,8 @@ export class Swim {
     }
     const view = this.view;
     const updates = msg.updates;
+    const sender = this.table.get(msg.source);
+    if (sender !== undefined) sender.lastHeard = now;
     view.sender = msg.source;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i];
