@@ -75,6 +75,7 @@ import type { ConnectionOptions } from './connection-options.js';
 import { ChunkAssembler, resolveChunkAssemblerOptions } from './chunk-assembler.js';
 import type { Chunk } from '../../shared/schema/layout.js';
 import { Outbound } from './outbound.js';
+import { PacingWindow } from './pacing.js';
 import { resolveStreamMuxOptions, type StreamMux } from './stream-mux.js';
 import { ConnectionStreams, type Stream, type StreamCarrier } from './stream.js';
 
@@ -129,10 +130,6 @@ const MAX_PINGS = 16;
 const PUMP_WRITE_CHUNKS = 4;
 /** Writes of scheduled pieces per event-loop turn at most; the rest waits for the next turn. */
 const PUMP_TURN_WRITES = 4;
-/** Pacing pings count from here, far above the pings of ping(). */
-const PACING_SEQ_BASE = 2 ** 40;
-/** A pacing ping follows every window / PACING_PROBES bytes written while a transfer is cut. */
-const PACING_PROBES = 4;
 /** The largest maxStreams a StreamMux takes. */
 const MAX_MUX_STREAMS = 1 << 20;
 
@@ -153,12 +150,8 @@ export class Connection {
   private readonly writeList: Uint8Array[] = [];
   private readonly pumpWriteBytes: number;
   private pumpScheduled = false;
-  /** Pacing: bytes written while a transfer was cut, those known to have arrived, and the pings that will tell. */
-  private pacedBytes = 0;
-  private ackedBytes = 0;
-  private lastProbeBytes = 0;
-  private pacingSeq = PACING_SEQ_BASE;
-  private readonly probes: Array<{ seq: number; mark: number }> = [];
+  /** Bytes written while a transfer was cut, and the Pings that acknowledge them (pacing.ts). */
+  private readonly pacing: PacingWindow;
   /** The pump writes while the socket holds less than this (one chunk). */
   private readonly socketBudget: number;
   private assembler: ChunkAssembler | null = null;
@@ -202,6 +195,7 @@ export class Connection {
     });
     this.pumpWriteBytes = PUMP_WRITE_CHUNKS * options.chunkBytes;
     this.socketBudget = options.chunkBytes;
+    this.pacing = new PacingWindow(options.pacingWindowBytes);
     this.state = connecting ? 'connecting' : 'handshaking';
     socket.setNoDelay(true);
     if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
@@ -349,18 +343,19 @@ export class Connection {
     const socket = this.socket;
     const list = this.writeList;
     let budget = PUMP_TURN_WRITES;
-    const window = this.options.pacingWindowBytes;
+    const pacing = this.pacing;
     while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
-      // Pacing applies while a transfer is being cut into pieces; it counts only the bytes written then.
-      const paced = window > 0 && this.outbound.chunking && this.state !== 'closing'; // Pongs are not read while closing
-      if (paced && this.pacedBytes - this.ackedBytes >= window) return; // a Pong resumes it
+      // Pacing applies while a transfer is being cut into pieces (and not while
+      // closing: Pongs are not read then); it counts only the bytes written then.
+      const paced = this.outbound.chunking && this.state !== 'closing';
+      if (paced && pacing.blocked) return; // a Pong resumes it
       const timestampUs = Date.now() * 1000;
       let bytes = 0;
       while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
       this.writeAll(list);
       if (!paced) continue;
-      this.pacedBytes += bytes;
-      if (this.pacedBytes - this.lastProbeBytes >= window / PACING_PROBES) this.probe();
+      const probe = pacing.wrote(bytes);
+      if (probe >= 0) this.enqueue({ type: 'Ping', seq: probe, sentUs: 0 }, { priority: 0 });
     }
     if (this.outbound.scheduled) {
       if (budget <= 0 && socket.writableLength < this.socketBudget) this.schedulePump();
@@ -368,23 +363,6 @@ export class Connection {
       socket.end();
     }
     this.releaseIfWritable();
-  }
-
-  /** Follows the scheduled bytes written so far with a Ping; its Pong says they arrived. */
-  private probe(): void {
-    this.lastProbeBytes = this.pacedBytes;
-    const seq = this.pacingSeq++;
-    this.probes.push({ seq, mark: this.pacedBytes });
-    this.enqueue({ type: 'Ping', seq, sentUs: 0 }, { priority: 0 });
-  }
-
-  private onPacingPong(seq: number): void {
-    const probes = this.probes;
-    let acked = -1;
-    while (probes.length > 0 && probes[0].seq <= seq) acked = (probes.shift() as { mark: number }).mark;
-    if (acked < 0) return; // not one of ours: ignored
-    this.ackedBytes = acked;
-    if (this.outbound.scheduled) this.schedulePump();
   }
 
   private schedulePump(): void {
@@ -610,8 +588,8 @@ export class Connection {
   }
 
   private onPong(seq: number): void {
-    if (seq >= PACING_SEQ_BASE) {
-      this.onPacingPong(seq);
+    if (PacingWindow.isProbe(seq)) {
+      if (this.pacing.answered(seq) && this.outbound.scheduled) this.schedulePump();
       return;
     }
     const ping = this.pings.get(seq);
