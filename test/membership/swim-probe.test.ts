@@ -163,4 +163,33 @@ describe('SWIM failure detection: probe, ping-req, suspect', () => {
     expect(d).toBeLessThan(500);
     expect(a.tick(d).sends.length).toBeGreaterThan(0);
   });
+
+  it('adaptive probe timeout: after fast acks the indirect phase starts at srtt + 4 rttvar (not below probeTimeoutMs / 8)', () => {
+    const indirectDelay = (mode: 'adaptive' | 'fixed'): number => {
+      const a = swim('a', PEERS, { probeTimeoutMode: mode, reconnectIntervalMs: 0, pushPullIntervalMs: 0 });
+      // Ten probes answered after 2 ms.
+      let t = 0;
+      let answered = 0;
+      while (answered < 10) {
+        for (const s of a.tick(t).sends) {
+          if (s.message.type === 'SwimPing' && s.channel === 'packet') {
+            a.receive(s.to, { type: 'SwimAck', seq: s.message.seq, source: s.message.target, payload: new Uint8Array(0), updates: [], broadcasts: [] }, t + 2);
+            answered++;
+          }
+        }
+        t += 1;
+      }
+      // The next probe goes unanswered: when do the ping-reqs leave?
+      let start = -1;
+      for (let u = t; u < t + 2_000; u++) {
+        for (const s of a.tick(u).sends) {
+          if (s.message.type === 'SwimPing' && start < 0) start = u;
+          if (s.message.type === 'SwimPingReq') return u - start;
+        }
+      }
+      throw new Error('no ping-req');
+    };
+    expect(indirectDelay('adaptive')).toBe(25);
+    expect(indirectDelay('fixed')).toBe(200);
+  });
 });

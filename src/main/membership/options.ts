@@ -5,6 +5,8 @@
 //   option                    lan      wan      local    meaning
 //   probeIntervalMs           500      3 000    200      one probe (ping, then ping-req) per interval
 //   probeTimeoutMs            200      1 500    100      a direct ping not acked by then goes indirect
+//   probeTimeoutMode          adaptive adaptive adaptive 'adaptive': srtt + 4 rttvar of direct probes, between
+//                                                       probeTimeoutMs / 8 and probeTimeoutMs; 'fixed'
 //   indirectChecks            3        3        3        k helpers asked to ping-req the target (up to 2k when the
 //                                                       measured delivery rate is low)
 //   probeFallback             reliable reliable reliable also ping the target over the stream (TCP) transport
@@ -34,11 +36,13 @@ import { InvalidConfigError } from '../../shared/errors.js';
 
 export type ProbeFallback = 'reliable' | 'none';
 export type LifeguardMode = 'on' | 'off';
+export type ProbeTimeoutMode = 'adaptive' | 'fixed';
 
 /** The tunable part: what a preset fixes. */
 export interface SwimTuning {
   readonly probeIntervalMs: number;
   readonly probeTimeoutMs: number;
+  readonly probeTimeoutMode: ProbeTimeoutMode;
   readonly indirectChecks: number;
   readonly probeFallback: ProbeFallback;
   readonly suspicionMult: number;
@@ -67,6 +71,7 @@ const HOUR_MS = 3_600_000;
 const lan: SwimTuning = Object.freeze({
   probeIntervalMs: 500,
   probeTimeoutMs: 200,
+  probeTimeoutMode: 'adaptive',
   indirectChecks: 3,
   probeFallback: 'reliable',
   suspicionMult: 1.5,
@@ -167,6 +172,7 @@ export function resolveSwimOptions(input: SwimOptionsInput): SwimOptions {
     initialIncarnation: int('initialIncarnation', input.initialIncarnation ?? 0, 0, Number.MAX_SAFE_INTEGER - 1),
     probeIntervalMs,
     probeTimeoutMs,
+    probeTimeoutMode: mode('probeTimeoutMode', input.probeTimeoutMode ?? p.probeTimeoutMode, ['adaptive', 'fixed'] as const),
     indirectChecks: int('indirectChecks', input.indirectChecks ?? p.indirectChecks, 0, 16),
     probeFallback: mode('probeFallback', input.probeFallback ?? p.probeFallback, ['reliable', 'none'] as const),
     suspicionMult: num('suspicionMult', input.suspicionMult ?? p.suspicionMult, 0.1, 100),

@@ -6,7 +6,9 @@
 // suspect (membership.ts). Missing nacks feed local health (Lifeguard IV-A).
 //
 // It also measures the share of direct probes acked in time (a moving
-// average); a low rate asks more helpers and lengthens retransmission.
+// average; a low rate asks more helpers and lengthens retransmission) and,
+// with probeTimeoutMode 'adaptive', their round-trip time, from which the
+// probe timeout is derived.
 import type { Dissemination } from './dissemination.js';
 import type { LocalHealth } from './local-health.js';
 import type { Member } from './member.js';
@@ -20,6 +22,7 @@ import type { Piggyback } from './piggyback.js';
 interface Probe {
   readonly target: Member;
   readonly seq: number;
+  readonly startedAt: number;
   readonly timeoutAt: number;
   /** A last direct ping goes out here, halfway between the timeout and the end. */
   readonly retryAt: number;
@@ -32,13 +35,19 @@ interface Probe {
 
 /** Weight of the newest probe in the delivery estimate. */
 const DELIVERY_EWMA_WEIGHT = 0.05;
+/** The adaptive timeout never goes below probeTimeoutMs / this. */
+const ADAPTIVE_TIMEOUT_FLOOR_DIVISOR = 8;
 
 export class Prober {
   private probe: Probe | null = null;
   private nextProbeAt: number;
   private seq = 0;
   private delivery = 1;
+  /** Smoothed round-trip time of direct probes and its mean deviation (RFC 6298 style); -1 until measured. */
+  private srtt = -1;
+  private rttvar = 0;
   private readonly lifeguard: boolean;
+  private readonly adaptive: boolean;
   private readonly fallback: boolean;
   private readonly helpers: Member[] = [];
 
@@ -54,6 +63,7 @@ export class Prober {
   ) {
     this.lifeguard = options.lifeguard === 'on';
     this.fallback = options.probeFallback === 'reliable';
+    this.adaptive = options.probeTimeoutMode === 'adaptive';
     this.nextProbeAt = firstProbeAt;
   }
 
@@ -66,6 +76,23 @@ export class Prober {
   /** Share of direct probes acked within the timeout (moving average). */
   get deliveryRate(): number {
     return this.delivery;
+  }
+
+  /**
+   * The probe timeout: with the adaptive mode, srtt + 4 x rttvar of direct
+   * probes, between probeTimeoutMs / 8 and probeTimeoutMs; stretched by local
+   * health. A short timeout leaves the indirect and stream paths more of the
+   * period.
+   */
+  timeoutMs(): number {
+    const max = this.options.probeTimeoutMs;
+    let t = max;
+    if (this.adaptive && this.srtt >= 0) {
+      const floor = max / ADAPTIVE_TIMEOUT_FLOOR_DIVISOR;
+      t = Math.ceil(this.srtt + 4 * this.rttvar);
+      t = t < floor ? floor : t > max ? max : t;
+    }
+    return this.scaled(t);
   }
 
   /** Stops probing (the node left). */
@@ -97,13 +124,14 @@ export class Prober {
     if (this.probe === null && now >= this.nextProbeAt) this.startProbe(now);
   }
 
-  /** An ack arrived: true when it answered the current probe. */
-  acked(seq: number): boolean {
+  /** An ack arrived at `now`: true when it answered the current probe. */
+  acked(seq: number, now: number): boolean {
     const p = this.probe;
     if (p === null || seq !== p.seq) return false;
     this.probe = null;
     if (this.lifeguard) this.health.apply(-1);
     if (!p.indirect) this.measureDelivery(1);
+    if (!p.indirect) this.measureRtt(now - p.startedAt);
     return true;
   }
 
@@ -134,10 +162,10 @@ export class Prober {
     const target = this.table.nextProbeTarget();
     if (target === null) return;
     const seq = this.nextSeq();
-    const timeoutAt = now + this.scaled(this.options.probeTimeoutMs);
+    const timeoutAt = now + Math.min(this.timeoutMs(), interval - 1);
     const endAt = now + interval;
     const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
-    this.probe = { target, seq, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
+    this.probe = { target, seq, startedAt: now, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
     this.ping(target, seq, 'packet');
   }
 
@@ -179,6 +207,16 @@ export class Prober {
     if (this.lifeguard && (p.expectedNacks === 0 || p.nacks < p.expectedNacks)) this.health.apply(1);
     this.out.event({ type: 'probe-failed', node: p.target.name });
     this.view.probeFailed(p.target, now);
+  }
+
+  private measureRtt(sample: number): void {
+    if (this.srtt < 0) {
+      this.srtt = sample;
+      this.rttvar = sample / 2;
+      return;
+    }
+    this.rttvar += 0.25 * (Math.abs(this.srtt - sample) - this.rttvar);
+    this.srtt += 0.125 * (sample - this.srtt);
   }
 
   /** Folds one direct probe outcome (1 acked in time, 0 not) into the delivery estimate. */

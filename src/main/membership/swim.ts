@@ -289,7 +289,7 @@ export class Swim {
         const target = msg.targetHost.length > 0 ? addressOf(msg.targetHost, msg.targetPort) : this.table.get(msg.target)?.address;
         if (target === undefined) return;
         const seq = this.prober.nextSeq();
-        const timeout = this.prober.scaled(this.options.probeTimeoutMs);
+        const timeout = this.prober.timeoutMs();
         this.relays.add(seq, from, msg.seq, msg.wantNack, now + Math.floor(timeout * 0.8), now + this.options.probeIntervalMs);
         const pb = this.piggyback;
         pb.fill(null, msg.target);
@@ -307,7 +307,7 @@ export class Swim {
         return;
       }
       case 'SwimAck': {
-        if (this.prober.acked(msg.seq)) return;
+        if (this.prober.acked(msg.seq, now)) return;
         const dead = this.reconnects.get(msg.seq);
         if (dead !== undefined) {
           this.reconnects.delete(msg.seq);
