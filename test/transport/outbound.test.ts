@@ -1,0 +1,144 @@
+// Outbound, the pure sending half of a connection: which way each envelope
+// takes (direct, block, chunked), the order frames leave in, and that what
+// leaves decodes (Chunk pieces reassembled) to exactly what was added.
+import { describe, expect, it } from 'vitest';
+import { Outbound, type OutboundOptions } from '../../src/main/transport/outbound.js';
+import { ChunkAssembler } from '../../src/main/transport/chunk-assembler.js';
+import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import { decodeMessage, readEnvelope, type Envelope } from '../../src/shared/envelope/index.js';
+import { InvalidMessageError } from '../../src/shared/errors.js';
+
+const CHUNK = 4096;
+const OPTIONS: OutboundOptions = {
+  chunkBytes: CHUNK,
+  checksum: true,
+  compression: 'none',
+  compressMinBytes: 512,
+  maxFrameBytes: 1 << 20,
+  highWaterMarkBytes: 1 << 20,
+  maxQueuedBytes: 8 << 20,
+  maxMessageBytes: 4 << 20,
+  sender: 9,
+};
+
+let nextId = 1;
+function message(bytes: number, priority = 2, topic = `m${nextId}`): Envelope {
+  const id = nextId++;
+  return {
+    header: { messageId: id, correlationId: 0, sender: 9, timestampUs: 0, streamId: 0, priority },
+    body: { type: 'Message', topic, payload: new Uint8Array(bytes).fill(id & 0xff) },
+  };
+}
+
+/** Decodes everything written, reassembling chunked envelopes; returns topics in arrival order. */
+class Peer {
+  readonly decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
+  readonly assembler = new ChunkAssembler();
+  readonly topics: string[] = [];
+  readonly sizes: number[] = [];
+  chunkFrames = 0;
+
+  take(buffers: Uint8Array[]): void {
+    for (const b of buffers) {
+      for (const frame of this.decoder.push(b)) {
+        let envelope = decodeMessage(frame);
+        if (envelope.body.type === 'Chunk') {
+          this.chunkFrames++;
+          const whole = this.assembler.push(envelope.body, 0);
+          if (whole === null) continue;
+          envelope = readEnvelope(whole);
+        }
+        const body = envelope.body as { topic: string; payload: Uint8Array };
+        this.topics.push(body.topic);
+        this.sizes.push(body.payload.length);
+      }
+    }
+  }
+}
+
+/** Ends the turn and pulls everything, as the connection does. */
+function drainAll(out: Outbound): Uint8Array[] {
+  const buffers: Uint8Array[] = [];
+  out.takeTurn(buffers);
+  while (out.scheduled) out.pull(buffers, 0);
+  return buffers;
+}
+
+describe('Outbound', () => {
+  it('frames small envelopes directly while nothing is scheduled and the socket is not backed up', () => {
+    const out = new Outbound(OPTIONS);
+    for (let i = 0; i < 10; i++) expect(out.add(message(10), 0)).toBeNull();
+    expect(out.scheduled).toBe(false);
+    expect(out.queuedBytes).toBeGreaterThan(0);
+    const buffers: Uint8Array[] = [];
+    out.takeTurn(buffers);
+    expect(buffers).toHaveLength(1); // one gathered write
+    expect(out.queuedBytes).toBe(0);
+    const peer = new Peer();
+    peer.take(buffers);
+    expect(peer.topics).toHaveLength(10);
+  });
+
+  it('hands direct frames out as soon as they reach eight chunks', () => {
+    const out = new Outbound(OPTIONS);
+    let handed: Uint8Array | null = null;
+    for (let i = 0; i < 200 && handed === null; i++) handed = out.add(message(400), 0);
+    expect(handed).not.toBeNull();
+    expect((handed as Uint8Array).length).toBeGreaterThanOrEqual(8 * CHUNK);
+  });
+
+  it('schedules by priority when the socket is backed up: Critical first, FIFO within a class', () => {
+    const out = new Outbound(OPTIONS);
+    const backedUp = CHUNK;
+    out.add(message(100, 3, 'low-1'), backedUp);
+    out.add(message(100, 2, 'normal-1'), backedUp);
+    out.add(message(100, 3, 'low-2'), backedUp);
+    out.add(message(100, 0, 'critical'), backedUp);
+    out.add(message(100, 1, 'high'), backedUp);
+    out.add(message(100, 2, 'normal-2'), 0); // something is scheduled now: no direct frame may overtake it
+    const peer = new Peer();
+    peer.take(drainAll(out));
+    expect(peer.topics).toEqual(['critical', 'high', 'normal-1', 'normal-2', 'low-1', 'low-2']);
+  });
+
+  it('cuts envelopes longer than a chunk into Chunk pieces that reassemble exactly, interleaved with Critical frames', () => {
+    const out = new Outbound(OPTIONS);
+    out.add(message(10 * CHUNK, 3, 'bulk'), 0);
+    expect(out.scheduled).toBe(true);
+    expect(out.chunking).toBe(true);
+    const peer = new Peer();
+    const buffers: Uint8Array[] = [];
+    out.takeTurn(buffers);
+    out.pull(buffers, 0); // the first piece is on its way
+    out.add(message(20, 0, 'heartbeat'), 0);
+    out.takeTurn(buffers); // Critical frames leave at the end of their turn, before the next piece
+    while (out.scheduled) out.pull(buffers, 0);
+    peer.take(buffers);
+    expect(peer.topics).toEqual(['heartbeat', 'bulk']);
+    expect(peer.sizes[1]).toBe(10 * CHUNK);
+    expect(peer.chunkFrames).toBe(11); // 10 chunks of payload plus the envelope's own bytes
+    expect(out.chunking).toBe(false);
+    expect(out.queuedBytes).toBe(0);
+  });
+
+  it('carries envelopes around the chunk size, whose frame is longer than a chunk while they are not, intact and in order', () => {
+    const out = new Outbound(OPTIONS);
+    const topics: string[] = [];
+    for (let n = CHUNK - 120; n <= CHUNK + 8; n += 4) {
+      const m = message(n, 2);
+      topics.push((m.body as { topic: string }).topic);
+      out.add(m, CHUNK); // backed up: every one goes through the blocks
+    }
+    const peer = new Peer();
+    peer.take(drainAll(out));
+    expect(peer.topics).toEqual(topics);
+  });
+
+  it('refuses a priority outside 0..3 and an envelope above maxMessageBytes, queuing nothing', () => {
+    const out = new Outbound(OPTIONS);
+    expect(() => out.add(message(10, 4), 0)).toThrow(InvalidMessageError);
+    expect(() => out.add(message(5 << 20, 3), 0)).toThrow(/above the limit/);
+    expect(out.queuedBytes).toBe(0);
+    expect(out.scheduled).toBe(false);
+  });
+});
