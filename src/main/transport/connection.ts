@@ -31,7 +31,8 @@
 // between). Critical messages (ping, pong, heartbeat, handshake) leave first
 // at the end of their turn, ahead of everything scheduled: while a transfer
 // is being pumped, they wait behind at most what the socket buffer holds
-// (the last write, under PUMP_WRITE_CHUNKS + 1 chunks) in this process; bytes
+// in this process (the last pump write, about PUMP_WRITE_CHUNKS chunks, or
+// the last direct write, at most 8 chunks of small frames); bytes
 // already in the kernel's buffers cannot be overtaken by anyone, so while a
 // large envelope is being cut into pieces the pump is paced: every quarter of
 // pacingWindowBytes it follows its writes with a Ping, and it stops while
