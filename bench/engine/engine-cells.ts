@@ -8,9 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Engine } from '../../src/main/engine/index.js';
 import { FrameEncoder, type Envelope } from '../../src/shared/envelope/index.js';
+import { CompressionId, compressPayload } from '../../src/shared/compression.js';
 
-export type EngineOp = 'encode' | 'encode-lz4' | 'decode' | 'sha256' | 'zstd';
-export const ENGINE_OPS: readonly EngineOp[] = ['encode', 'encode-lz4', 'decode', 'sha256', 'zstd'];
+export type EngineOp = 'encode' | 'encode-lz4' | 'decode' | 'sha256' | 'zstd' | 'unzstd';
+export const ENGINE_OPS: readonly EngineOp[] = ['encode', 'encode-lz4', 'decode', 'sha256', 'zstd', 'unzstd'];
 export const ENGINE_SIZES = [64, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 export interface Cell {
@@ -85,6 +86,10 @@ function batchWork(op: EngineOp, engine: Engine, size: number, batch: number): (
       const chunks = Array.from({ length: batch }, (_, i) => payload(size, i + 1));
       return () => engine.compress(chunks, 'zstd', 1);
     }
+    case 'unzstd': {
+      const chunks = Array.from({ length: batch }, (_, i) => compressPayload(CompressionId.zstd, payload(size, i + 1), 1) ?? new Uint8Array(0));
+      return () => engine.decompress(chunks, 'zstd', size);
+    }
   }
 }
 
@@ -102,14 +107,15 @@ function mainThreadCpuUs(): number | null {
   }
 }
 
-export async function measureCell(op: EngineOp, size: number, workers: number, timeMs: number): Promise<Cell> {
+/** One cell; `batchMessages` overrides the messages per batch. */
+export async function measureCell(op: EngineOp, size: number, workers: number, timeMs: number, batchMessages?: number): Promise<Cell> {
   const engine = new Engine({
     workers,
     offloadMinBytes: 0,
     maxQueuedBatches: 1_000_000,
     frame: { compression: op === 'encode-lz4' ? 'lz4' : 'none', compressMinBytes: 512 },
   });
-  const batch = batchFor(size);
+  const batch = batchMessages ?? batchFor(size);
   const work = batchWork(op, engine, size, batch);
   const inFlight = Math.max(1, workers * 2);
   try {

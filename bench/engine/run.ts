@@ -1,5 +1,5 @@
 // `node dist/bench/engine/run.js [--workers=0,1,2,4,8,16] [--sizes=64,1024,...]
-//  [--ops=encode,decode,...] [--time=MS] [--quick]`
+//  [--ops=encode,decode,...] [--batch=MESSAGES] [--time=MS] [--quick] [--out=NAME] [--render]`
 //
 // The worker engine: for each operation, payload size (64 B - 4 MiB) and
 // worker count, throughput and main-thread time per message, with 0 workers
@@ -7,7 +7,8 @@
 // the crossover (the smallest size where workers cost the main thread less
 // than inline, and where they are faster) and the scaling per worker count;
 // then the SPSC ring figures. Each operation runs in its own process. Writes
-// bench/results/engine.{md,json}.
+// bench/results/engine.{md,json} (--out=NAME: NAME.{md,json}); --render
+// redraws the tables from that JSON.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,10 +24,13 @@ function flag(name: string): string | undefined {
 
 const quick = process.argv.includes('--quick');
 const timeMs = Number(flag('time') ?? (quick ? 150 : 400));
-const workerCounts = (flag('workers') ?? '0,1,2,4').split(',').map(Number);
+let workerCounts = (flag('workers') ?? '0,1,2,4').split(',').map(Number);
 if (!workerCounts.includes(0)) workerCounts.unshift(0); // inline is the baseline
-const sizes = flag('sizes')?.split(',').map(Number) ?? ENGINE_SIZES;
-const ops = (flag('ops')?.split(',') ?? ENGINE_OPS) as EngineOp[];
+let sizes = flag('sizes')?.split(',').map(Number) ?? ENGINE_SIZES;
+let ops = (flag('ops')?.split(',') ?? ENGINE_OPS) as EngineOp[];
+/** Results go to bench/results/<out>.{md,json}. */
+const out = flag('out') ?? 'engine';
+const batchMessages = flag('batch') === undefined ? undefined : Number(flag('batch'));
 
 interface Crossover {
   op: EngineOp;
@@ -51,15 +55,19 @@ function crossovers(cells: Cell[]): Crossover[] {
       let mainSize: number | null = null;
       let throughputSize: number | null = null;
       let mainBatchBytes: number | null = null;
-      for (const size of sizes) {
+      // the smallest size from which workers win at every larger size too
+      let mainOpen = true;
+      let throughputOpen = true;
+      for (const size of [...sizes].reverse()) {
         const inline = cells.find((c) => c.op === op && c.size === size && c.workers === 0);
         const cell = cells.find((c) => c.op === op && c.size === size && c.workers === w);
         if (!inline || !cell) continue;
-        if (mainSize === null && mainCost(cell) < mainCost(inline)) {
+        if (mainOpen && mainCost(cell) < mainCost(inline)) {
           mainSize = size;
           mainBatchBytes = size * cell.batch;
-        }
-        if (throughputSize === null && cell.msgsPerSec > inline.msgsPerSec) throughputSize = size;
+        } else mainOpen = false;
+        if (throughputOpen && cell.msgsPerSec > inline.msgsPerSec) throughputSize = size;
+        else throughputOpen = false;
       }
       out.push({ op, workers: w, mainSize, mainBatchBytes, throughputSize });
     }
@@ -124,36 +132,14 @@ function ringTable(r: RingFigures): string {
   ].join('\n');
 }
 
-const only = flag('only');
-if (only === 'ring') {
-  process.stdout.write(JSON.stringify(await ringFigures(quick)));
-} else if (only !== undefined) {
-  const cells: Cell[] = [];
-  for (const size of sizes) {
-    for (const w of workerCounts) {
-      cells.push(await measureCell(only as EngineOp, size, w, size >= 1 << 20 ? timeMs * 2 : timeMs));
-    }
-  }
-  process.stdout.write(JSON.stringify(cells));
-} else {
-  const self = fileURLToPath(import.meta.url);
-  const passed = process.argv.slice(2);
-  const cells: Cell[] = [];
-  for (const op of ops) {
-    console.error(`running ${op} ...`);
-    const out = execFileSync(process.execPath, [self, `--only=${op}`, ...passed], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
-    const got = JSON.parse(out) as Cell[];
-    cells.push(...got);
-    console.log(`\n## ${op}\n\n${opTable(op, got)}`);
-  }
-  console.error('running ring ...');
-  const ring = JSON.parse(execFileSync(process.execPath, [self, '--only=ring', ...passed], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as RingFigures;
+/** Prints the summary and writes bench/results/engine.{md,json}. */
+function render(cells: Cell[], ring: RingFigures, passed: string[], meta: { loadavg: number[]; date: string }): void {
   const cross = crossovers(cells);
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+  const load = meta.loadavg.map((l) => l.toFixed(1)).join(' / ');
   const sections = [
     `# Worker engine benchmarks`,
     '',
-    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.availableParallelism()} cores, load average at the end ${load} (1 / 5 / 15 min), ${new Date().toISOString().slice(0, 10)}; \`node dist/bench/engine/run.js ${passed.join(' ')}\``,
+    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.availableParallelism()} cores, load average at the end ${load} (1 / 5 / 15 min), ${meta.date.slice(0, 10)}; \`node dist/bench/engine/run.js ${passed.join(' ')}\``,
     '',
     'msgs/s: messages (payloads) handled per second, 2 batches in flight per worker; main µs/msg: main-thread CPU time per message (utime + stime of the main thread; event-loop busy time where /proc is missing), what the rest of the node pays. Batches of up to 256 messages and about 256 KiB. Worker counts above the core count oversubscribe the machine.',
     '',
@@ -174,10 +160,46 @@ if (only === 'ring') {
   console.log(`\n## Crossover\n\n${crossoverTable(cross)}\n\n## Scaling\n\n${scalingTable(cells)}\n\n## SPSC ring\n\n${ringTable(ring)}`);
   const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'engine.md'), sections);
+  fs.writeFileSync(path.join(dir, `${out}.md`), sections);
+  console.error(`\nwrote ${path.join(dir, `${out}.md`)}`);
   fs.writeFileSync(
-    path.join(dir, 'engine.json'),
-    JSON.stringify({ node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), date: new Date().toISOString(), args: passed, cells, crossovers: cross, ring }, null, 2) + '\n',
+    path.join(dir, `${out}.json`),
+    JSON.stringify({ node: process.version, cores: os.availableParallelism(), loadavg: meta.loadavg, date: meta.date, args: passed, cells, crossovers: cross, ring }, null, 2) + '\n',
   );
-  console.error(`\nwrote ${path.join(dir, 'engine.md')}`);
+}
+
+const only = flag('only');
+if (process.argv.includes('--render')) {
+  // tables again from bench/results/engine.json (e.g. after changing how they are drawn)
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results', `${out}.json`);
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: Cell[]; ring: RingFigures; args: string[]; loadavg: number[]; date: string };
+  const distinct = <T,>(f: (c: Cell) => T): T[] => [...new Set(saved.cells.map(f))];
+  ops = distinct((c) => c.op);
+  sizes = distinct((c) => c.size).sort((a, b) => a - b);
+  workerCounts = distinct((c) => c.workers).sort((a, b) => a - b);
+  render(saved.cells, saved.ring, saved.args, saved);
+} else if (only === 'ring') {
+  process.stdout.write(JSON.stringify(await ringFigures(quick)));
+} else if (only !== undefined) {
+  const cells: Cell[] = [];
+  for (const size of sizes) {
+    for (const w of workerCounts) {
+      cells.push(await measureCell(only as EngineOp, size, w, size >= 1 << 20 ? timeMs * 2 : timeMs, batchMessages));
+    }
+  }
+  process.stdout.write(JSON.stringify(cells));
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const passed = process.argv.slice(2);
+  const cells: Cell[] = [];
+  for (const op of ops) {
+    console.error(`running ${op} ...`);
+    const out = execFileSync(process.execPath, [self, `--only=${op}`, ...passed], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+    const got = JSON.parse(out) as Cell[];
+    cells.push(...got);
+    console.log(`\n## ${op}\n\n${opTable(op, got)}`);
+  }
+  console.error('running ring ...');
+  const ring = JSON.parse(execFileSync(process.execPath, [self, '--only=ring', ...passed], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as RingFigures;
+  render(cells, ring, passed, { loadavg: os.loadavg(), date: new Date().toISOString() });
 }

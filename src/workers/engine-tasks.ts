@@ -3,11 +3,12 @@
 // data (see the modules it wraps); what it returns is moved back, not copied:
 // the ArrayBuffers it allocated are transferred with the result.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type { FrameEncoder } from '../shared/envelope/index.js';
+import { FrameEncoder } from '../shared/envelope/index.js';
 import {
-  batchEncoder,
+  ENCODER_INITIAL_BYTES,
   decodeFrames,
   encodeFrames,
+  payloadBytesOf,
   type DecodeBatchTask,
   type DecodedBatch,
   type EncodeBatchTask,
@@ -51,16 +52,17 @@ function moved<T>(value: T, buffers: ArrayBufferLike[]): T {
   }) as unknown as T;
 }
 
-/** One encoder per frame options, reused across this worker's tasks. */
-const encoders = new Map<string, FrameEncoder>();
+/** Envelope fields and frame bytes besides the payload, per envelope: a generous estimate. */
+const FRAME_OVERHEAD_ESTIMATE = 256;
 
+/**
+ * The output buffer is sized to the batch (not to a power of two, as a
+ * reused encoder would): it goes to the main thread, whose garbage collector
+ * pays for every byte of it.
+ */
 export function encodeBatch(task: EncodeBatchTask): EncodedBatch {
-  const key = JSON.stringify(task.frame);
-  let encoder = encoders.get(key);
-  if (encoder === undefined) {
-    encoder = batchEncoder(task.frame);
-    encoders.set(key, encoder);
-  }
+  const estimate = payloadBytesOf(task.envelopes) + task.envelopes.length * FRAME_OVERHEAD_ESTIMATE;
+  const encoder = new FrameEncoder({ ...task.frame, initialBytes: Math.max(ENCODER_INITIAL_BYTES, estimate) });
   const out = encodeFrames(encoder, task.envelopes);
   return moved(out, [out.bytes.buffer, out.ends.buffer]);
 }

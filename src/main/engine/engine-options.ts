@@ -44,13 +44,18 @@ export type EngineOptionsInput = Partial<Omit<EngineOptions, 'offloadMinBytes' |
 
 export const MAX_ENGINE_WORKERS = 64;
 
-/** Measured on 2 cores (Node 20, Piscina 5): see docs/engine.md. */
+/**
+ * Batch bytes from which a worker costs the main thread less CPU than
+ * inline work, measured on 2 cores (Node 20, Piscina 5; docs/engine.md).
+ * Framing and CRC alone never pay: handing envelopes to a worker (structured
+ * clone) and taking decoded envelopes back cost more than the work.
+ */
 export const DEFAULT_OFFLOAD_MIN_BYTES: Readonly<Record<OffloadKind, number>> = Object.freeze({
   encode: Infinity,
   decode: Infinity,
-  compress: 256 * 1024,
-  decompress: 1024 * 1024,
-  sha256: 1024 * 1024,
+  compress: 64 * 1024,
+  decompress: 64 * 1024,
+  sha256: 64 * 1024,
 });
 
 export function defaultWorkers(): number {
