@@ -39,6 +39,8 @@ export interface EngineStats {
   readonly workersStarted: number;
   /** Batches queued or running in workers now. */
   readonly queuedBatches: number;
+  /** Uncaught errors of idle workers (no batch on them); the pool replaced each such worker. */
+  readonly idleWorkerErrors: number;
 }
 
 export type FileRegion = Extract<FileChunks, { ok: true }>;
@@ -63,7 +65,7 @@ export class Engine {
   private readonly batcher: EncodeBatcher;
   private closed = false;
   private queued = 0;
-  private counts = { inline: 0, worker: 0, retried: 0, failed: 0, started: 0 };
+  private counts = { inline: 0, worker: 0, retried: 0, failed: 0, started: 0, idleErrors: 0 };
 
   constructor(options: EngineOptionsInput = {}, collaborators: EngineCollaborators = {}) {
     this.options = resolveEngineOptions(options);
@@ -86,7 +88,7 @@ export class Engine {
     });
     this.pool.on('workerCreate', () => this.counts.started++);
     // an idle worker's uncaught error: the pool replaces the worker; no batch was on it
-    this.pool.on('error', () => {});
+    this.pool.on('error', () => this.counts.idleErrors++);
   }
 
   get stats(): EngineStats {
@@ -98,6 +100,7 @@ export class Engine {
       failedBatches: c.failed,
       workersStarted: c.started,
       queuedBatches: this.queued,
+      idleWorkerErrors: c.idleErrors,
     };
   }
 
