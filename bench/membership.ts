@@ -3,7 +3,7 @@
 // with packet loss 0 / 10 / 30 %, with Lifeguard on and off, plus a run with
 // 10 % degraded (overloaded) members. Writes bench/results/membership.{md,json}.
 //
-//   npm run build && node dist/bench/membership.js [--quick]
+//   npm run bench:membership [-- --quick]
 //
 // N = 1 000 at 30 % loss simulates 2 minutes (a 10-minute run takes about
 // 6 minutes of wall time); --quick simulates 3 minutes for every N = 1 000
