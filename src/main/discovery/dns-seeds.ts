@@ -25,6 +25,7 @@
 import { Resolver } from 'node:dns/promises';
 import { InvalidConfigError, SeedSourceError } from '../../shared/errors.js';
 import { DEFAULT_SEED_PORT, normalizeSeed, SeedSet, timerScheduler, type Scheduler, type Seed, type SeedErrorListener, type SeedListener, type SeedSource } from './seed-source.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export interface DnsSeedsOptionsInput {
   name: string;
@@ -68,13 +69,6 @@ export function resolveDnsSeedsOptions(input: DnsSeedsOptionsInput): DnsSeedsOpt
   const resolveSrvTargets = input.resolveSrvTargets ?? true;
   if (typeof resolveSrvTargets !== 'boolean') throw new InvalidConfigError('resolveSrvTargets', 'expected a boolean');
   return Object.freeze({ name, records, port, servers, reResolveIntervalMs, timeoutMs, tries, resolveSrvTargets });
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 /** Codes with which node:dns says "no such records" rather than "lookup failed". */

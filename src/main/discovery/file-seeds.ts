@@ -20,6 +20,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { InvalidConfigError, SeedSourceError } from '../../shared/errors.js';
 import { DEFAULT_SEED_PORT, normalizeSeed, parseSeed, SeedSet, timerScheduler, type Scheduler, type Seed, type SeedErrorListener, type SeedListener, type SeedSource } from './seed-source.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export interface FileSeedsOptionsInput {
   path: string;
@@ -44,13 +45,6 @@ export function resolveFileSeedsOptions(input: FileSeedsOptionsInput): FileSeeds
     pollIntervalMs: integer('pollIntervalMs', input.pollIntervalMs ?? 5_000, 10, 86_400_000),
     maxFileBytes: integer('maxFileBytes', input.maxFileBytes ?? 1024 * 1024, 1, 64 * 1024 * 1024),
   });
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 /** The seeds in a seed file's text, or what is wrong with it. */

@@ -8,6 +8,7 @@ import { InvalidConfigError } from '../../shared/errors.js';
 import { COMPRESSION_NAMES } from '../../shared/compression.js';
 import { DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_FRAME_BYTES } from '../../shared/frame.js';
 import type { FrameEncoderOptions } from '../../shared/envelope/index.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 /** The kinds of batch the offload policy weighs, each with its own threshold. */
 export type OffloadKind = 'encode' | 'decode' | 'compress' | 'decompress' | 'sha256';
@@ -109,8 +110,3 @@ export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOpti
   });
 }
 
-function integer(field: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-}

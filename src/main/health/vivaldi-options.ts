@@ -14,6 +14,7 @@
 //   maxRttMs               10 000     RTT samples above this (or not positive) are ignored
 //   maxPeers               4 096      peers with a latency filter; the least recently seen is dropped beyond
 import { InvalidConfigError } from '../../shared/errors.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export interface VivaldiOptionsInput {
   dimensions?: number;
@@ -72,9 +73,3 @@ function fraction(field: string, value: unknown): number {
   return value;
 }
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}

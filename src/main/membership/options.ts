@@ -33,6 +33,7 @@
 // port (7946), meta (empty), initialIncarnation (0; pass a persisted counter
 // to survive restarts without relying on refutation).
 import { InvalidConfigError } from '../../shared/errors.js';
+import { integerOption as int } from '../../shared/options.js';
 
 export type ProbeFallback = 'reliable' | 'none';
 export type LifeguardMode = 'on' | 'off';
@@ -193,13 +194,6 @@ export function resolveSwimOptions(input: SwimOptionsInput): SwimOptions {
     broadcastShare,
     maxMetaBytes,
   });
-}
-
-function int(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 function num(field: string, value: unknown, min: number, max: number): number {

@@ -18,6 +18,7 @@
 import { InvalidConfigError } from '../../shared/errors.js';
 import { DEFAULT_ADAPTIVE_WEIGHTS, type AdaptiveWeights } from './adaptive.js';
 import { STRATEGY_NAMES, type StrategyName } from './strategy.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export const DEFAULT_STRATEGY: StrategyName = 'adaptive';
 export const DEFAULT_HOTSPOT_THRESHOLD_QPS = 1_000;
@@ -123,9 +124,3 @@ function positive(field: string, value: unknown): number {
   return value;
 }
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}

@@ -33,6 +33,7 @@ import {
   ReassemblyLimitError,
 } from '../../shared/errors.js';
 import type { Chunk } from '../../shared/schema/layout.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export interface ChunkAssemblerOptions {
   /** Largest totalBytes accepted, in bytes. Default 128 MiB. */
@@ -65,13 +66,6 @@ export function resolveChunkAssemblerOptions(input: Partial<ChunkAssemblerOption
   const maxPartialBytes = integer('maxPartialBytes', input.maxPartialBytes ?? Math.max(d.maxPartialBytes, maxMessageBytes), maxMessageBytes, 2 ** 50);
   const partialTimeoutMs = integer('partialTimeoutMs', input.partialTimeoutMs ?? d.partialTimeoutMs, 1, DAY_MS);
   return Object.freeze({ maxMessageBytes, maxPartialMessages, maxPartialBytes, partialTimeoutMs });
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 interface PartialMessage {

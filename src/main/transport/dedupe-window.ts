@@ -40,6 +40,7 @@
 // dropped from the front in amortised O(1); lookups are two Map gets.
 import { InvalidConfigError } from '../../shared/errors.js';
 import type { ErrorReply, Response } from '../../shared/schema/layout.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 //   option                 default    meaning
 //   dedupeWindowMs         60 000     how long a completed request is remembered, from its completion
@@ -255,9 +256,3 @@ export function replyBytes(reply: DedupeReply): number {
   return reply.type === 'Response' ? reply.payload.byteLength : reply.message.length * 3;
 }
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}

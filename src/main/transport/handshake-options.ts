@@ -22,6 +22,7 @@ import { InvalidConfigError } from '../../shared/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_VERSION } from '../../shared/frame.js';
 import { CompressionId, type CompressionName } from '../../shared/compression.js';
 import type { Capabilities } from '../../shared/schema/layout.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 /** Longest node id, cluster name, advertise address or feature name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
@@ -135,13 +136,6 @@ function name(field: string, value: unknown, allowEmpty: boolean): string {
     );
   }
   return text;
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 function resolveVersions(value: unknown): readonly number[] {

@@ -30,6 +30,7 @@ import { InvalidConfigError } from '../../shared/errors.js';
 import { NodeStatus } from '../../shared/schema/generated/clusterwire/wire/node-status.js';
 import type { HeartbeatPing, HeartbeatPong } from '../../shared/schema/layout.js';
 import { RttWindow } from './rtt-window.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 //   option                 default   meaning
 //   heartbeatIntervalMs    1 000     time between pings, and how long a ping may go unanswered
@@ -262,9 +263,3 @@ export class Heartbeat {
   }
 }
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}

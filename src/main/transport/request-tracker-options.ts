@@ -15,6 +15,7 @@
 // that would start at or after the overall deadline.
 import { InvalidConfigError } from '../../shared/errors.js';
 import { resolveBackoffOptions, type BackoffOptions } from './backoff.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 1_000;
@@ -75,9 +76,3 @@ function resolveRetryBackoff(value: unknown): BackoffOptions {
   }
 }
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}

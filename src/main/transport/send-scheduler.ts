@@ -50,6 +50,7 @@
 //   overflow                  'wait'      'wait': return false; 'fail': throw ERR_BACKPRESSURE
 import { BackpressureError, InvalidConfigError, InvalidMessageError } from '../../shared/errors.js';
 import { SendBatch } from './send-batch.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export { PieceKind, SendBatch } from './send-batch.js';
 
@@ -100,13 +101,6 @@ export function resolveSendSchedulerOptions(input: Partial<SendSchedulerOptions>
     throw new InvalidConfigError('overflow', `expected 'wait' or 'fail', got ${String(overflow)}`);
   }
   return Object.freeze({ chunkBytes, highWaterMarkBytes, maxQueuedBytes, starvationGuardInterval, overflow });
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 /** One priority class: a ring of items (parallel arrays, capacity a power of two). */

@@ -50,6 +50,7 @@ import { FlowControlError, InvalidConfigError, StreamLimitError, StreamResetErro
 import { StreamEvent } from '../../shared/schema/generated/clusterwire/wire/stream-event.js';
 import type { StreamControl } from '../../shared/schema/layout.js';
 import { MAX_CREDIT_BYTES, ReceiveWindow } from './stream-flow.js';
+import { integerOption as integer } from '../../shared/options.js';
 
 export { StreamEvent };
 
@@ -75,13 +76,6 @@ export function resolveStreamMuxOptions(input: Partial<StreamMuxOptions> = {}): 
   const connectionCreditBytes = integer('connectionCreditBytes', input.connectionCreditBytes ?? d.connectionCreditBytes, initialStreamCreditBytes, MAX_CREDIT_BYTES);
   const maxStreams = integer('maxStreams', input.maxStreams ?? d.maxStreams, 0, 1 << 20);
   return Object.freeze({ initialStreamCreditBytes, connectionCreditBytes, maxStreams });
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }
 
 /** What the handshake settled: this node's role, and how many streams the peer accepts. */
