@@ -1,6 +1,6 @@
 // Real sockets on loopback: in-process members (key rotation under traffic)
 // and five separate processes (convergence, kill -9, re-admission).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -92,18 +92,18 @@ describe('UDP membership, five processes on loopback', () => {
 
   it('converge, detect a kill -9, and re-admit the restarted process', async () => {
     const root = path.resolve(import.meta.dirname, '../..');
-    // Inside the package so that the children resolve its dependencies.
+    // The children run the compiled package (npm test builds it first) from a
+    // folder inside it, so that they resolve its dependencies.
+    const built = path.join(root, 'dist', 'src', 'main', 'membership', 'udp-membership.js');
+    expect(fs.existsSync(built), 'run `npm run build` first').toBe(true);
     const cache = path.join(root, 'node_modules', '.cache');
     fs.mkdirSync(cache, { recursive: true });
     const out = fs.mkdtempSync(path.join(cache, 'clusterwire-udp-'));
     dirs.push(out);
-    // Compile to plain JS for the child processes (tsc emits even if unrelated files have type errors).
-    spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'ignore' });
-    expect(fs.existsSync(path.join(out, 'src/main/membership/udp-membership.js'))).toBe(true);
     const agent = path.join(out, 'agent.mjs');
     fs.writeFileSync(
       agent,
-      `import { UdpMembership } from ${JSON.stringify(path.join(out, 'src/main/membership/udp-membership.js'))};
+      `import { UdpMembership } from ${JSON.stringify(built)};
 const [name, port, seeds] = process.argv.slice(2);
 const m = await UdpMembership.start({ cluster: 'five', swim: { name, host: '127.0.0.1', port: Number(port), preset: 'local' } });
 if (seeds) m.join(seeds.split(','));
