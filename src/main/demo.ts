@@ -1,113 +1,80 @@
-// `npm start`: two endpoints on loopback exchange framed envelopes over a real
-// TCP connection: request/response round trips, a pipelined burst, then a
-// corrupted frame that the receiver refuses with a typed error and cuts off.
-// (The cluster demo of five processes replaces this once membership and the
-// transport land; this shows the wire format on its own.)
+// `npm start`: two nodes on loopback talk through the clusterwire transport:
+// a handshake with a shared secret, request/response round trips, a burst of
+// one-way messages, an impostor with the wrong secret refused, and a peer
+// sending a corrupted frame cut off. (The cluster demo of five processes
+// replaces this once the ClusterNode facade exists.)
 import net from 'node:net';
 import { once } from 'node:events';
-import { ClusterwireError, decodeMessage, FrameDecoder, FrameEncoder, type BodyOf, type Envelope } from './index.js';
+import { ClusterwireError, encodeMessage, Messenger } from './index.js';
 
+const SECRET = 'demo secret, at least sixteen bytes';
 const BURST = 200_000;
-let nextId = 1;
-
-function envelope(body: Envelope['body'], correlationId = 0): Envelope {
-  return {
-    header: { messageId: nextId++, correlationId, sender: 1, timestampUs: Date.now() * 1000, streamId: 0, priority: 2 },
-    body,
-  };
-}
 
 async function main(): Promise<void> {
-  // The receiver: decodes every frame, checks it, answers requests.
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    const decoder = new FrameDecoder();
-    const replies = new FrameEncoder();
-    let received = 0;
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const frame of decoder.push(chunk)) {
-          const msg = decodeMessage(frame);
-          received++;
-          if (msg.body.type === 'Request') {
-            replies.append({
-              header: { messageId: nextId++, correlationId: msg.header.messageId, sender: 2, timestampUs: Date.now() * 1000, streamId: 0, priority: 2 },
-              body: { type: 'Response', payload: (msg.body as BodyOf<'Request'>).payload },
-            });
-          }
-        }
-        if (replies.pendingFrames > 0) socket.write(replies.take());
-      } catch (error) {
-        const e = error as ClusterwireError;
-        console.log(`  receiver: ${e.code} after ${received} good frames: ${e.message}; connection cut`);
-        socket.destroy();
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  console.log(`clusterwire wire demo: receiver on 127.0.0.1:${port}\n`);
+  const a = new Messenger({ nodeId: 'node-a', cluster: 'demo', secret: SECRET, heartbeats: false });
+  const b = new Messenger({ nodeId: 'node-b', cluster: 'demo', secret: SECRET, heartbeats: false });
+  let received = 0;
+  a.handle('echo', (m) => m.payload);
+  a.handle('burst', () => void received++);
+  a.handle('count', () => new TextEncoder().encode(String(received)));
+  const { port } = await a.transport.listen(0, '127.0.0.1');
+  console.log(`clusterwire demo: node-a listens on 127.0.0.1:${port}\n`);
 
-  const socket = net.connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await once(socket, 'connect');
-  const decoder = new FrameDecoder();
-  const encoder = new FrameEncoder();
-  const waiting = new Map<number, (env: Envelope) => void>();
-  socket.on('data', (chunk: Buffer) => {
-    for (const frame of decoder.push(chunk)) {
-      const msg = decodeMessage(frame);
-      waiting.get(msg.header.correlationId)?.(msg);
-      waiting.delete(msg.header.correlationId);
-    }
-  });
-  const request = (payload: Uint8Array): Promise<Envelope> => {
-    const env = envelope({ type: 'Request', topic: 'echo', payload, idempotent: true, attempt: 0, timeoutMs: 1000 });
-    encoder.append(env);
-    socket.write(encoder.take());
-    return new Promise((resolve) => waiting.set(env.header.messageId, resolve));
-  };
+  const conn = await b.transport.connect('127.0.0.1', port, { nodeId: 'node-a' });
+  console.log(`node-b connected: handshake done, version ${conn.session?.version}, authenticated ${conn.session?.authenticated}`);
 
-  // 1. Round trips, one in flight.
-  const rtts: number[] = [];
+  // 1. Request/response, one in flight.
   const payload = new TextEncoder().encode('ping');
-  for (let i = 0; i < 2000; i++) {
+  const rtts: number[] = [];
+  for (let i = 0; i < 3000; i++) {
     const t = process.hrtime.bigint();
-    const reply = await request(payload);
+    const reply = await b.request(conn, 'echo', payload);
     rtts.push(Number(process.hrtime.bigint() - t) / 1000);
-    if (new TextDecoder().decode((reply.body as BodyOf<'Response'>).payload) !== 'ping') throw new Error('echo mismatch');
+    if (reply.length !== payload.length) throw new Error('echo mismatch');
   }
-  rtts.sort((a, b) => a - b);
+  rtts.sort((x, y) => x - y);
   const pct = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))].toFixed(1);
 
-  // 2. A pipelined burst of one-way messages, gathered into few writes.
+  // 2. A burst of one-way 64 B messages, gathered into few writes, each frame checked on arrival.
   const data = new Uint8Array(64);
   const start = process.hrtime.bigint();
   for (let i = 0; i < BURST; i++) {
-    encoder.append(envelope({ type: 'Message', topic: 'burst', payload: data }));
-    if (encoder.pendingBytes > 256 * 1024) {
-      if (!socket.write(encoder.take())) await once(socket, 'drain');
-    }
+    b.send(conn, 'burst', data);
+    if (!conn.writable) await conn.drain();
+    else if ((i & 1023) === 1023) await new Promise((r) => setImmediate(r));
   }
-  const last = request(payload); // answered after every message before it
-  await last;
+  const counted = Number(new TextDecoder().decode(await b.request(conn, 'count', new Uint8Array(0))));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 
-  console.log('| measure | value |');
+  console.log('\n| measure | value |');
   console.log('|---|---|');
   console.log(`| request/response RTT p50 / p99 (µs) | ${pct(0.5)} / ${pct(0.99)} |`);
-  console.log(`| one-way 64 B messages, framed + checked | ${(BURST / seconds / 1e6).toFixed(2)}M msgs/s |`);
+  console.log(`| one-way 64 B messages, framed + checked | ${(BURST / seconds / 1e6).toFixed(2)}M msgs/s (${counted} of ${BURST} arrived) |`);
 
-  // 3. A corrupted frame: the receiver refuses it with a typed error.
-  console.log('\nsending a frame with one payload bit flipped ...');
-  encoder.append(envelope({ type: 'Message', topic: 'bad', payload: data }));
-  const bad = encoder.take();
-  bad[20] ^= 0x01;
-  socket.write(bad);
-  await once(socket, 'close');
-  server.close();
-  console.log('done: both ends closed.');
+  // 3. An impostor with the wrong secret is refused at the handshake.
+  const impostor = new Messenger({ nodeId: 'node-x', cluster: 'demo', secret: 'not the demo secret at all', heartbeats: false });
+  try {
+    await impostor.transport.connect('127.0.0.1', port);
+    console.log('\nimpostor: connected (unexpected)');
+  } catch (error) {
+    console.log(`\nimpostor with the wrong secret: ${(error as ClusterwireError).code}: ${(error as Error).message}`);
+  }
+  await impostor.close();
+
+  // 4. A raw socket sending a frame with a flipped bit is cut off; node-b is not disturbed.
+  const raw = net.connect(port, '127.0.0.1');
+  await once(raw, 'connect');
+  const frame = encodeMessage({ header: { messageId: 1, correlationId: 0, sender: 0, timestampUs: 0, streamId: 0, priority: 2 }, body: { type: 'Message', topic: 'x', payload: data } });
+  frame[20] ^= 0x01;
+  raw.write(frame);
+  raw.resume();
+  await new Promise((r) => raw.once('close', r));
+  const still = await b.request(conn, 'echo', payload);
+  console.log(`a peer sending a corrupted frame: cut off; node-b still answered (${still.length} bytes)`);
+
+  await b.close();
+  await a.close();
+  console.log('\ndone: every socket closed.');
 }
 
 await main();
