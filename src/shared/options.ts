@@ -9,3 +9,11 @@ export function integerOption(field: string, value: unknown, min: number, max: n
   }
   return value;
 }
+
+/** `value` as a finite number above 0, or InvalidConfigError naming `field`. */
+export function positiveOption(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `expected a finite number above 0, got ${String(value)}`);
+  }
+  return value;
+}

@@ -4,19 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Transport } from '../../src/main/transport/transport.js';
 import { ConnectionPool, resolvePoolOptions } from '../../src/main/transport/connection-pool.js';
 import { ClusterwireError, ErrorCode, InvalidConfigError } from '../../src/shared/errors.js';
+import { until } from '../support/until.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function server(nodeId: string, port = 0): Promise<{ transport: Transport; port: number; received: () => number }> {
   let received = 0;

@@ -8,19 +8,12 @@ import type { Connection } from '../../src/main/transport/connection.js';
 import { CONNECTION_DEFAULTS } from '../../src/main/transport/connection-options.js';
 import type { Envelope } from '../../src/shared/envelope/index.js';
 import { BackpressureError, ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
+import { until } from '../support/until.js';
 
 const open: Transport[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
-
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 interface Link {
   sender: Connection;

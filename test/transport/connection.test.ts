@@ -10,6 +10,7 @@ import type { Envelope } from '../../src/shared/envelope/index.js';
 import { encodeFrame, writeU32 } from '../../src/shared/frame.js';
 import { BackpressureError, ClusterwireError, HandshakeRejectedError } from '../../src/shared/errors.js';
 import { makePki } from '../support/certs.js';
+import { until } from '../support/until.js';
 
 const open: Transport[] = [];
 afterEach(async () => {
@@ -28,14 +29,6 @@ async function node(options: Partial<TransportOptionsInput> & { nodeId: string }
   open.push(transport);
   const port = listen ? (await transport.listen(0)).port : 0;
   return { transport, inbox, port };
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Resolves when the server has cut `socket` (reading whatever it sent first). */

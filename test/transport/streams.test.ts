@@ -6,19 +6,12 @@ import { Transport, type TransportOptionsInput } from '../../src/main/transport/
 import type { Connection } from '../../src/main/transport/connection.js';
 import type { Stream } from '../../src/main/transport/stream.js';
 import { ClusterwireError, ErrorCode, StreamLimitError, StreamResetError } from '../../src/shared/errors.js';
+import { until } from '../support/until.js';
 
 const open: Transport[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
-
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 interface Pair {
   client: Connection;

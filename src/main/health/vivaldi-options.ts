@@ -14,7 +14,7 @@
 //   maxRttMs               10 000     RTT samples above this (or not positive) are ignored
 //   maxPeers               4 096      peers with a latency filter; the least recently seen is dropped beyond
 import { InvalidConfigError } from '../../shared/errors.js';
-import { integerOption as integer } from '../../shared/options.js';
+import { integerOption as integer, positiveOption as positive } from '../../shared/options.js';
 
 export interface VivaldiOptionsInput {
   dimensions?: number;
@@ -59,13 +59,6 @@ export function resolveVivaldiOptions(input: VivaldiOptionsInput = {}): VivaldiO
     maxRttMs: positive('maxRttMs', input.maxRttMs ?? d.maxRttMs),
     maxPeers: integer('maxPeers', input.maxPeers ?? d.maxPeers, 1, 1_048_576),
   });
-}
-
-function positive(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidConfigError(field, `expected a finite number above 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 function fraction(field: string, value: unknown): number {

@@ -18,7 +18,7 @@
 import { InvalidConfigError } from '../../shared/errors.js';
 import { DEFAULT_ADAPTIVE_WEIGHTS, type AdaptiveWeights } from './adaptive.js';
 import { STRATEGY_NAMES, type StrategyName } from './strategy.js';
-import { integerOption as integer } from '../../shared/options.js';
+import { integerOption as integer, positiveOption as positive } from '../../shared/options.js';
 
 export const DEFAULT_STRATEGY: StrategyName = 'adaptive';
 export const DEFAULT_HOTSPOT_THRESHOLD_QPS = 1_000;
@@ -114,13 +114,6 @@ function resolveWeights(value: unknown): AdaptiveWeights {
 
 function text(field: string, value: unknown): string {
   if (typeof value !== 'string') throw new InvalidConfigError(field, `expected a string, got ${typeof value}`);
-  return value;
-}
-
-function positive(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidConfigError(field, `expected a finite number above 0, got ${String(value)}`);
-  }
   return value;
 }
 
