@@ -40,6 +40,10 @@ export const ErrorCode = {
   SEED_SOURCE: 'ERR_SEED_SOURCE',
   WORKER_FAILED: 'ERR_WORKER_FAILED',
   ENGINE_CLOSED: 'ERR_ENGINE_CLOSED',
+  TRANSFER_REFUSED: 'ERR_TRANSFER_REFUSED',
+  TRANSFER_FAILED: 'ERR_TRANSFER_FAILED',
+  DIGEST_MISMATCH: 'ERR_DIGEST_MISMATCH',
+  TRANSFER_CANCELLED: 'ERR_TRANSFER_CANCELLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -84,6 +88,10 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.SEED_SOURCE, wireCode: WireError.Unknown, meaning: 'A seed source could not produce seeds: a DNS lookup failed, or a seed file is unreadable or malformed; `source` says which.' },
   { code: ErrorCode.WORKER_FAILED, wireCode: WireError.Unknown, meaning: 'A worker thread died or failed while running a batch, and so did the retry on a fresh worker; the batch was not done. `task` and `attempts` say which.' },
   { code: ErrorCode.ENGINE_CLOSED, wireCode: WireError.Unknown, meaning: 'Work was handed to the worker engine after close(), or was still waiting for a batch when it closed.' },
+  { code: ErrorCode.TRANSFER_REFUSED, wireCode: WireError.Unknown, meaning: 'The receiver refused a file transfer or state sync: a name that would leave its directory, a size above maxFileBytes, too many transfers, an existing file, an unknown service; `reason` says which.' },
+  { code: ErrorCode.TRANSFER_FAILED, wireCode: WireError.Unknown, meaning: 'A transfer broke off: a chunk failed verification more than maxChunkRetries times, the disk failed, or a peer broke the transfer protocol (a chunk not granted, an inconsistent index or offset, an unknown transfer id).' },
+  { code: ErrorCode.DIGEST_MISMATCH, wireCode: WireError.Unknown, meaning: 'The whole digest of a transfer or snapshot does not match its bytes; nothing was written to the destination.' },
+  { code: ErrorCode.TRANSFER_CANCELLED, wireCode: WireError.Unknown, meaning: 'The transfer was cancelled by this node or the peer; both sides removed its partial file.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -430,5 +438,48 @@ export class WorkerFailedError extends ClusterwireError {
 export class EngineClosedError extends ClusterwireError {
   constructor(readonly task: string) {
     super(ErrorCode.ENGINE_CLOSED, `${task}: the engine is closed`);
+  }
+}
+
+export class TransferRefusedError extends ClusterwireError {
+  constructor(
+    /** The file name or service the transfer was for. */
+    readonly name: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.TRANSFER_REFUSED, `transfer of ${JSON.stringify(name)} refused: ${reason}`);
+  }
+}
+
+export class TransferFailedError extends ClusterwireError {
+  constructor(
+    readonly name: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.TRANSFER_FAILED, `transfer of ${JSON.stringify(name)} failed: ${reason}`, options);
+  }
+}
+
+export class DigestMismatchError extends ClusterwireError {
+  constructor(
+    readonly name: string,
+    /** Hex of the digest announced by the sender. */
+    readonly expected: string,
+    /** Hex of the digest of the bytes received. */
+    readonly actual: string,
+  ) {
+    super(ErrorCode.DIGEST_MISMATCH, `${JSON.stringify(name)}: digest ${actual} does not match the announced ${expected}`);
+  }
+}
+
+export class TransferCancelledError extends ClusterwireError {
+  constructor(
+    readonly name: string,
+    readonly reason: string,
+    /** True when the peer cancelled; false when this node did. */
+    readonly byPeer: boolean,
+  ) {
+    super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(name)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
   }
 }
