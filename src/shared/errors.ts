@@ -44,6 +44,8 @@ export const ErrorCode = {
   TRANSFER_FAILED: 'ERR_TRANSFER_FAILED',
   DIGEST_MISMATCH: 'ERR_DIGEST_MISMATCH',
   TRANSFER_CANCELLED: 'ERR_TRANSFER_CANCELLED',
+  NOT_LEADER: 'ERR_NOT_LEADER',
+  ELECTION_STATE: 'ERR_ELECTION_STATE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -92,6 +94,8 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.TRANSFER_FAILED, wireCode: WireError.Unknown, meaning: 'A transfer broke off: a chunk failed verification more than maxChunkRetries times, the disk failed, or a peer broke the transfer protocol (a chunk not granted, an inconsistent index or offset, an unknown transfer id).' },
   { code: ErrorCode.DIGEST_MISMATCH, wireCode: WireError.Unknown, meaning: 'The whole digest of a transfer or snapshot does not match its bytes; nothing was written to the destination.' },
   { code: ErrorCode.TRANSFER_CANCELLED, wireCode: WireError.Unknown, meaning: 'The transfer was cancelled by this node or the peer; both sides removed its partial file.' },
+  { code: ErrorCode.NOT_LEADER, wireCode: WireError.Unknown, meaning: 'An operation only the Raft leader may perform (a leadership transfer) was asked of a node that is not the leader; `leader` names the one it knows, if any.' },
+  { code: ErrorCode.ELECTION_STATE, wireCode: WireError.Unknown, meaning: 'The persisted Raft term and vote cannot be read: the file is unreadable or a record before the last is damaged; `file` says which.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -481,5 +485,25 @@ export class TransferCancelledError extends ClusterwireError {
     readonly byPeer: boolean,
   ) {
     super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(name)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
+  }
+}
+
+export class NotLeaderError extends ClusterwireError {
+  constructor(
+    /** The leader this node knows of, or null. */
+    readonly leader: string | null,
+    readonly term: number,
+  ) {
+    super(ErrorCode.NOT_LEADER, `not the leader (term ${term}, leader ${leader ?? 'unknown'})`);
+  }
+}
+
+export class ElectionStateError extends ClusterwireError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.ELECTION_STATE, `election state ${file}: ${reason}`, options);
   }
 }
