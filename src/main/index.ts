@@ -37,3 +37,21 @@ export { Transport, nodeNumber, type TransportOptionsInput, type TlsOptions } fr
 export { Connection, type ConnectionState, type ConnectionCounters, type SendOptions } from './transport/connection.js';
 export { ConnectionPool, type PoolOptions, type PoolStrategy } from './transport/connection-pool.js';
 export { resolveConnectionOptions, CONNECTION_DEFAULTS, type ConnectionOptions } from './transport/connection-options.js';
+export {
+  ClusterNode,
+  type ClusterMessage,
+  type ClusterHandler,
+  type ClusterSendOptions,
+  type ClusterRequestOptions,
+  type BroadcastOptions,
+  type BroadcastResult,
+  type HealthReport,
+} from './cluster/cluster-node.js';
+export type { ClusterEvent, ClusterEventType, ClusterEventMap, IteratedEvent } from './cluster/events.js';
+export type { ClusterMember, MemberState } from './cluster/members.js';
+export type { ClusterMetrics, TopologyMetrics, CommunicationMetrics, LoadBalancerMetrics, HealthMetrics } from './cluster/metrics.js';
+export { resolveClusterNodeOptions, type ClusterNodeOptionsInput, type ClusterNodeOptions, type NodeMetadata, type ClusterLimitsInput } from './cluster/options.js';
+export type { ClusterStatus } from './membership/peer-registry.js';
+export type { RouteRequest } from './routing/router.js';
+export type { StrategyName } from './routing/strategy.js';
+export { StaticSeeds, DnsSeeds, FileSeeds, type SeedSource } from './discovery/index.js';

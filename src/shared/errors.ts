@@ -46,6 +46,8 @@ export const ErrorCode = {
   TRANSFER_CANCELLED: 'ERR_TRANSFER_CANCELLED',
   NOT_LEADER: 'ERR_NOT_LEADER',
   ELECTION_STATE: 'ERR_ELECTION_STATE',
+  JOIN_FAILED: 'ERR_JOIN_FAILED',
+  NODE_STOPPED: 'ERR_NODE_STOPPED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -96,6 +98,8 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.TRANSFER_CANCELLED, wireCode: WireError.Unknown, meaning: 'The transfer was cancelled by this node or the peer; both sides removed its partial file.' },
   { code: ErrorCode.NOT_LEADER, wireCode: WireError.Unknown, meaning: 'An operation only the Raft leader may perform (a leadership transfer) was asked of a node that is not the leader; `leader` names the one it knows, if any.' },
   { code: ErrorCode.ELECTION_STATE, wireCode: WireError.Unknown, meaning: 'The persisted Raft term and vote cannot be read: the file is unreadable or a record before the last is damaged; `file` says which.' },
+  { code: ErrorCode.JOIN_FAILED, wireCode: WireError.Unknown, meaning: 'No seed answered within the join attempts; `seeds` and `attempts` say which were tried.' },
+  { code: ErrorCode.NODE_STOPPED, wireCode: WireError.PeerUnavailable, meaning: 'The ClusterNode was asked to do something after stop() or leave(), or was stopped while the operation waited.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -445,6 +449,41 @@ export class EngineClosedError extends ClusterwireError {
   }
 }
 
+export class NotLeaderError extends ClusterwireError {
+  constructor(
+    /** The leader this node knows of, or null. */
+    readonly leader: string | null,
+    readonly term: number,
+  ) {
+    super(ErrorCode.NOT_LEADER, `not the leader (term ${term}, leader ${leader ?? 'unknown'})`);
+  }
+}
+
+export class ElectionStateError extends ClusterwireError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.ELECTION_STATE, `election state ${file}: ${reason}`, options);
+  }
+}
+
+export class JoinFailedError extends ClusterwireError {
+  constructor(
+    readonly seeds: readonly string[],
+    readonly attempts: number,
+  ) {
+    super(ErrorCode.JOIN_FAILED, `join failed: no answer from ${seeds.length === 0 ? 'any seed' : seeds.join(', ')} after ${attempts} attempts`);
+  }
+}
+
+export class NodeStoppedError extends ClusterwireError {
+  constructor(readonly operation: string) {
+    super(ErrorCode.NODE_STOPPED, `${operation}: the node is stopped`);
+  }
+}
+
 export class TransferRefusedError extends ClusterwireError {
   constructor(
     /** The file name or service the transfer was for. */
@@ -485,25 +524,5 @@ export class TransferCancelledError extends ClusterwireError {
     readonly byPeer: boolean,
   ) {
     super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(name)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
-  }
-}
-
-export class NotLeaderError extends ClusterwireError {
-  constructor(
-    /** The leader this node knows of, or null. */
-    readonly leader: string | null,
-    readonly term: number,
-  ) {
-    super(ErrorCode.NOT_LEADER, `not the leader (term ${term}, leader ${leader ?? 'unknown'})`);
-  }
-}
-
-export class ElectionStateError extends ClusterwireError {
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-    options?: ClusterwireErrorOptions,
-  ) {
-    super(ErrorCode.ELECTION_STATE, `election state ${file}: ${reason}`, options);
   }
 }

@@ -14,7 +14,7 @@ import { InvalidConfigError } from '../../shared/errors.js';
 import type { SwimEvent, SwimStep } from './events.js';
 import { Keyring } from './keyring.js';
 import type { MemberView } from './member.js';
-import type { Send } from './messages.js';
+import type { Send, SwimMessageType } from './messages.js';
 import type { SwimOptionsInput } from './options.js';
 import { encodeSwimMessage, PacketCodec, PacketError, packetBytes, SEAL_OVERHEAD_BYTES, type PacketProblem } from './packet-codec.js';
 import { PeerRegistry } from './peer-registry.js';
@@ -44,6 +44,13 @@ export interface UdpMembershipStats {
   streamErrors: number;
   /** Packets dropped because they failed to open or parse, by reason. */
   dropped: Record<PacketProblem, number>;
+  /** Protocol messages sent and received, by type (several may share one packet). */
+  messagesOut: Record<SwimMessageType, number>;
+  messagesIn: Record<SwimMessageType, number>;
+}
+
+function messageCounts(): Record<SwimMessageType, number> {
+  return { SwimPing: 0, SwimPingReq: 0, SwimAck: 0, SwimNack: 0, SwimGossip: 0, SwimPushPull: 0 };
 }
 
 type Events = { event: [SwimEvent] };
@@ -61,6 +68,8 @@ export class UdpMembership extends EventEmitter<Events> {
     streamsOut: 0,
     streamErrors: 0,
     dropped: { version: 0, flags: 0, sealed: 0, 'not-sealed': 0, decrypt: 0, truncated: 0, envelope: 0, body: 0 },
+    messagesOut: messageCounts(),
+    messagesIn: messageCounts(),
   };
   private readonly codec: PacketCodec;
   private readonly budget: number;
@@ -97,11 +106,13 @@ export class UdpMembership extends EventEmitter<Events> {
         resolve();
       });
     });
+    // port 0: the port UDP was given is the one TCP and the advertised address use
+    const bound = udp.address().port;
     const tcp = net.createServer();
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
-        tcp.listen(port, host, () => {
+        tcp.listen(bound, host, () => {
           tcp.off('error', reject);
           resolve();
         });
@@ -111,7 +122,7 @@ export class UdpMembership extends EventEmitter<Events> {
       throw e;
     }
     udp.on('error', () => {});
-    const m = new UdpMembership(opts, udp, tcp);
+    const m = new UdpMembership(port === bound ? opts : { ...opts, swim: { ...opts.swim, port: bound } }, udp, tcp);
     m.arm();
     return m;
   }
@@ -183,7 +194,10 @@ export class UdpMembership extends EventEmitter<Events> {
       throw e;
     }
     if (packet.messages.length > 0) this.registry.recordIn(packet.messages[0].source, bytes.length, Date.now());
-    for (const m of packet.messages) this.perform(this.swim.receive(packet.from, m, performance.now(), channel), false);
+    for (const m of packet.messages) {
+      this.stats.messagesIn[m.type]++;
+      this.perform(this.swim.receive(packet.from, m, performance.now(), channel), false);
+    }
     this.arm();
   }
 
@@ -222,6 +236,7 @@ export class UdpMembership extends EventEmitter<Events> {
       const packets = new Map<string, Uint8Array[]>();
       const streams = new Map<string, Uint8Array[]>();
       for (const s of step.sends) {
+        this.stats.messagesOut[s.message.type]++;
         const target = s.channel === 'packet' ? packets : streams;
         let list = target.get(s.to);
         if (list === undefined) target.set(s.to, (list = []));

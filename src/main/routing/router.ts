@@ -29,7 +29,8 @@ import { Rendezvous, seedNode } from './rendezvous.js';
 import { RoundRobin } from './round-robin.js';
 import { RouteNode, routeNodeInputOf, type NodeState, type RouteNodeInput } from './route-node.js';
 import { resolveRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
-import type { Strategy } from './strategy.js';
+import type { Strategy, StrategyName } from './strategy.js';
+import type { AdaptiveWeights } from './adaptive.js';
 import { WeightedRoundRobin } from './weighted-round-robin.js';
 
 export interface RouteRequest {
@@ -73,7 +74,7 @@ class NodeEntry extends RouteNode {
 }
 
 export class Router {
-  readonly options: RouterOptions;
+  options: RouterOptions;
   private readonly counters: RouterStats = { routed: 0, failures: 0, localityHits: 0, crossDcRoutes: 0, affinityHits: 0, affinityMoves: 0, hotspots: 0, rebalances: 0 };
   private readonly nodes = new Map<string, NodeEntry>();
   /** Alive nodes. */
@@ -83,7 +84,7 @@ export class Router {
   private dirty = false;
   private hotCount = 0;
   private lastBucket = -1;
-  private readonly strategy: Strategy;
+  private strategy: Strategy;
   private readonly rendezvous = new Rendezvous();
   private readonly affinity: AffinityTable<NodeEntry> | null;
   private readonly hotspot: HotspotSettings;
@@ -94,6 +95,17 @@ export class Router {
     this.strategy = createStrategy(o);
     this.affinity = o.maxAffinitySessions > 0 ? new AffinityTable<NodeEntry>(o.affinityTimeoutMs, o.maxAffinitySessions) : null;
     this.hotspot = Object.freeze({ windowMs: o.hotspotWindowMs, bucketMs: o.hotspotBucketMs, thresholdQps: o.hotspotThresholdQps, coolRatio: o.hotspotCoolRatio });
+  }
+
+  /**
+   * Switches the strategy (and, for 'adaptive', its weights); the node view,
+   * sessions and hotspot state are kept. Validated as the constructor's options are.
+   */
+  setStrategy(strategy: StrategyName, adaptiveWeights?: Partial<AdaptiveWeights>): void {
+    const weights = adaptiveWeights === undefined ? this.options.adaptiveWeights : { ...this.options.adaptiveWeights, ...adaptiveWeights };
+    this.options = resolveRouterOptions({ ...this.options, strategy, adaptiveWeights: weights });
+    this.strategy = createStrategy(this.options);
+    this.dirty = true;
   }
 
   /** The load-balancer counters (live, read-only). */

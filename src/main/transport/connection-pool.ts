@@ -77,6 +77,8 @@ export class ConnectionPool {
   private readonly missed = new Map<Connection, number>();
   private stopped = false;
   private readonly rtts: number[] = [];
+  /** Callers of connection() waiting for a dial to finish. */
+  private waiters: { resolve(c: Connection): void; reject(e: ClusterwireError): void }[] = [];
   /** The last error that made a dial fail. */
   lastError: ClusterwireError | null = null;
   /** Dials that failed, in a row. */
@@ -108,6 +110,7 @@ export class ConnectionPool {
     if (this.healthTimer !== null) clearInterval(this.healthTimer);
     this.retryTimer = this.healthTimer = null;
     for (const c of this.connections) c.close();
+    this.settleWaiters(new PeerUnavailableError(this.peer.nodeId, 'pool stopped'));
   }
 
   /** Active connections now. */
@@ -149,6 +152,26 @@ export class ConnectionPool {
     return chosen;
   }
 
+  /**
+   * A connection for the next message, dialling one first when the pool has
+   * none: resolves when that dial's handshake completes, rejects with its
+   * error (the dial is bounded by the connect and handshake timeouts), so a
+   * caller never waits out a backoff delay for a peer that just failed.
+   */
+  connection(): Promise<Connection> {
+    if (this.connections.length > 0) return Promise.resolve(this.acquire());
+    if (this.stopped) return Promise.reject(new PeerUnavailableError(this.peer.nodeId, 'pool stopped'));
+    const waiting = new Promise<Connection>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.dialing === 0) {
+      if (this.retryTimer !== null) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+      }
+      this.dial();
+    }
+    return waiting;
+  }
+
   /** Dials up to `target` connections, unless a retry is already scheduled. */
   private fill(target = this.options.minConnections): void {
     if (this.stopped || this.retryTimer !== null) return;
@@ -168,14 +191,26 @@ export class ConnectionPool {
         this.failures = 0;
         this.connections.push(connection);
         connection.socket.on('close', () => this.remove(connection));
+        this.settleWaiters(null);
       },
       (error: ClusterwireError) => {
         this.dialing--;
         this.lastError = error;
         this.failures++;
+        if (this.dialing === 0) this.settleWaiters(error);
         this.scheduleRetry();
       },
     );
+  }
+
+  private settleWaiters(error: ClusterwireError | null): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (error === null && this.connections.length > 0) w.resolve(this.acquire());
+      else w.reject(error ?? new PeerUnavailableError(this.peer.nodeId, 'no connection'));
+    }
   }
 
   private remove(connection: Connection): void {

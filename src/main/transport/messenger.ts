@@ -15,8 +15,10 @@
 // duplicate in progress is dropped (the one answer carries the shared id), a
 // duplicate after completion gets the cached answer again. A message the
 // peer may not send is answered with ERR_FORBIDDEN and never dispatched.
-import { ClusterwireError, ForbiddenError, HandlerFailedError, NoHandlerError, RemoteError, BackpressureError, TimeoutError, PeerUnavailableError, type ErrorCode } from '../../shared/errors.js';
-import type { BodyOf, Envelope } from '../../shared/envelope/index.js';
+// Body types of other layers (file transfer, state sync, ...) go, after the
+// same check, to the handler registered for the type with handleBody().
+import { ClusterwireError, InvalidConfigError, ForbiddenError, HandlerFailedError, NoHandlerError, RemoteError, BackpressureError, TimeoutError, PeerUnavailableError, type ErrorCode } from '../../shared/errors.js';
+import type { BodyName, BodyOf, Envelope } from '../../shared/envelope/index.js';
 import type { ErrorReply, Response } from '../../shared/schema/layout.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
 import { NodeStatus } from '../../shared/schema/generated/clusterwire/wire/node-status.js';
@@ -45,6 +47,17 @@ export interface Incoming {
 
 /** For a request, the returned bytes are the response; for a one-way message the result is ignored. */
 export type TopicHandler = (message: Incoming) => Uint8Array | void | Promise<Uint8Array | void>;
+
+/**
+ * Takes the envelopes of one body type that belongs to another layer. Byte
+ * fields are views into the frame's receive buffer, which the transport
+ * allocates per frame (or per reassembled message) and never reuses: a
+ * handler may keep them, and keeps that buffer alive while it does.
+ */
+export type BodyHandler = (envelope: Envelope, connection: Connection, peer: string) => void;
+
+/** Body types the messenger reads itself: handleBody() may not take them. */
+const OWN_TYPES: ReadonlySet<BodyName> = new Set(['Message', 'Request', 'Response', 'ErrorReply', 'HeartbeatPing', 'HeartbeatPong']);
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -96,6 +109,7 @@ class Link {
 export class Messenger {
   readonly transport: Transport;
   private readonly handlers = new Map<string, TopicHandler>();
+  private readonly bodyHandlers = new Map<BodyName, BodyHandler>();
   private readonly links = new Map<Connection, Link>();
   private readonly dedupe: DedupeWindow;
   private readonly authorization: Authorization;
@@ -124,6 +138,17 @@ export class Messenger {
   /** Registers the handler of a topic (requests and one-way messages). */
   handle(topic: string, handler: TopicHandler): void {
     this.handlers.set(topic, handler);
+  }
+
+  /** Registers the receiver of a body type of another layer (e.g. FileTransferChunk); one handler per type. */
+  handleBody(type: BodyName, handler: BodyHandler): void {
+    if (OWN_TYPES.has(type)) throw new InvalidConfigError('type', `${type} is read by the messenger itself`);
+    this.bodyHandlers.set(type, handler);
+  }
+
+  /** Removes the handler of a topic: its requests are answered ERR_NO_HANDLER again. */
+  unhandle(topic: string): void {
+    this.handlers.delete(topic);
   }
 
   /** Sends a one-way message. Throws ERR_PEER_UNAVAILABLE / ERR_BACKPRESSURE as Connection.send does. */
@@ -220,8 +245,12 @@ export class Messenger {
       case 'HeartbeatPong':
         link.heartbeat?.receivePong(body, now);
         break;
-      default:
-        return; // other families belong to other layers (membership, raft, ...)
+      default: {
+        // other families belong to other layers (membership, raft, file transfer, ...)
+        const handler = this.bodyHandlers.get(body.type);
+        if (handler !== undefined) handler(envelope, connection, link.peer);
+        return;
+      }
     }
     this.perform(link);
   }

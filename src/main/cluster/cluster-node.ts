@@ -1,0 +1,769 @@
+// ClusterNode: the object an application embeds. It joins a cluster and puts
+// the layers together:
+//
+//   membership   UdpMembership (SWIM + Lifeguard over UDP, push-pull over TCP)
+//                on `port`; its events drive everything below
+//   messaging    a Messenger (TCP or TLS, handshake, request/response,
+//                heartbeats) on `dataPort`, with one ConnectionPool per peer,
+//                dialled on first use at the host and data port the peer's
+//                gossiped metadata names
+//   routing      a Router fed with the membership view, in-flight counts and
+//                heartbeat RTTs
+//   health       heartbeat RTT and loss per peer (PeerQuality), Lifeguard's
+//                local health, event-loop delay, quorum
+//   metrics      counters in the categories of DESIGN.md and a Prometheus
+//                registry of the node's own
+//
+//   const node = await ClusterNode.start({ nodeId: 'a', port: 7946, seeds: ['10.0.0.2:7946'] });
+//   node.handle('echo', (m) => m.payload);
+//   const reply = await node.request('b', 'echo', bytes);
+//   for await (const e of node.events()) ...
+//   await node.stop();
+//
+// A message for a member that membership holds dead or left, or does not
+// know, fails at once with ERR_PEER_UNAVAILABLE; requests in flight to a
+// member fail the moment membership declares it dead. A message for this
+// node itself is handled locally, without a socket, so that route() may pick
+// it. stop() closes every socket, timer, watcher and worker the node opened:
+// a process whose nodes have stopped exits by itself.
+import { EventEmitter } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import { ClusterwireError, InvalidMessageError, JoinFailedError, NodeStoppedError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
+import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
+import { Engine } from '../engine/engine.js';
+import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
+import type { SwimEvent } from '../membership/events.js';
+import type { ClusterStatus } from '../membership/peer-registry.js';
+import { UdpMembership } from '../membership/udp-membership.js';
+import type { AdaptiveWeights } from '../routing/adaptive.js';
+import { Router, type RouteRequest } from '../routing/router.js';
+import type { StrategyName } from '../routing/strategy.js';
+import { ConnectionPool } from '../transport/connection-pool.js';
+import type { Connection } from '../transport/connection.js';
+import { Messenger, type Incoming } from '../transport/messenger.js';
+import { EventStream, type ClusterEvent, type ClusterEventMap } from './events.js';
+import { clusterMember, encodeMemberMeta, type ClusterMember } from './members.js';
+import { ClusterCounters, metricsRegistry, type ClusterMetrics } from './metrics.js';
+import { resolveClusterNodeOptions, type ClusterNodeOptions, type ClusterNodeOptionsInput } from './options.js';
+
+/** A message, request or gossip broadcast as a handler sees it. */
+export interface ClusterMessage {
+  readonly topic: string;
+  /** A view into the received bytes: copy what outlives the handler. */
+  readonly payload: Uint8Array;
+  /** The sender's node id. */
+  readonly from: string;
+  readonly kind: 'message' | 'request' | 'broadcast';
+}
+
+/** For a request, the returned bytes are the response; otherwise the result is ignored. */
+export type ClusterHandler = (message: ClusterMessage) => Uint8Array | void | Promise<Uint8Array | void>;
+
+export interface ClusterSendOptions {
+  /** 0 Critical, 1 High, 2 Normal (default), 3 Low. */
+  priority?: number;
+}
+
+export interface ClusterRequestOptions {
+  timeoutMs?: number;
+  /** Retried on timeout or a lost connection, and run at most once by the receiver. */
+  idempotent?: boolean;
+}
+
+export interface BroadcastOptions {
+  /**
+   * 'direct' (default): one message to every alive member over its data
+   * connection, reporting who got it. 'gossip': epidemic dissemination over
+   * the membership protocol (small payloads, reaches members the sender
+   * cannot connect to, no delivery report).
+   */
+  via?: 'direct' | 'gossip';
+}
+
+export interface BroadcastResult {
+  readonly delivered: readonly string[];
+  readonly failed: readonly { readonly nodeId: string; readonly error: ClusterwireError }[];
+}
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  /** healthy; degraded (peers suspected or down, or this node is slow); unhealthy (see reasons). */
+  readonly status: 'healthy' | 'degraded' | 'unhealthy';
+  readonly reasons: readonly string[];
+  readonly membership: string;
+  readonly quorum: boolean;
+  readonly localHealthScore: number;
+  readonly eventLoopDelayP99Ms: number;
+  readonly peers: Readonly<Record<string, PeerQualitySnapshot>>;
+}
+
+/** Event-loop delay (p99) above which the node calls itself unhealthy. */
+const EVENT_LOOP_UNHEALTHY_MS = 1_000;
+/** How often routing latencies, peer quality and partition state are refreshed. */
+const MAINTENANCE_INTERVAL_MS = 1_000;
+
+interface Peer {
+  member: ClusterMember;
+  pool: ConnectionPool | null;
+  /** removeNode() was called: no traffic until membership sees it alive anew. */
+  removed: boolean;
+  /** Heartbeat counters already fed to the quality table. */
+  fedPings: number;
+  fedMissed: number;
+}
+
+interface JoinWaiter {
+  resolve(): void;
+  reject(error: ClusterwireError): void;
+  seeds: readonly string[];
+}
+
+export class ClusterNode extends EventEmitter<ClusterEventMap> {
+  readonly options: ClusterNodeOptions;
+  readonly id: string;
+  /** The worker engine (byte work); inline when `workers` is 0. */
+  readonly engine: Engine;
+  /** The Prometheus registry with this node's series (labels node and cluster). */
+  readonly metricsRegistry: Registry;
+  /** The address the data listener is bound to. */
+  readonly dataPort: number;
+  private readonly membership: UdpMembership;
+  private readonly messenger: Messenger;
+  private readonly router: Router;
+  private readonly peers = new Map<string, Peer>();
+  private readonly handlers = new Map<string, ClusterHandler>();
+  private readonly streams = new Set<EventStream>();
+  private readonly counters = new ClusterCounters();
+  private readonly quality = new PeerQualityTable();
+  private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
+  private readonly maintenance: NodeJS.Timeout;
+  private joinWaiters: JoinWaiter[] = [];
+  private partitioned = false;
+  private stopping: Promise<void> | null = null;
+  private unsubscribeSeeds: (() => void) | null = null;
+  private lastBandwidth = { at: performance.now(), bytes: 0, rate: 0 };
+
+  /** Binds the data and gossip listeners, starts membership and joins the seeds (without waiting for the join). */
+  static async start(input: ClusterNodeOptionsInput = {}): Promise<ClusterNode> {
+    const options = resolveClusterNodeOptions(input);
+    let node: ClusterNode | null = null;
+    const messenger = new Messenger(
+      {
+        nodeId: options.nodeId,
+        cluster: options.cluster,
+        secret: options.secret,
+        compression: options.compression,
+        maxFrameBytes: options.limits.maxFrameBytes,
+        maxConnections: options.limits.maxConnections,
+        tls: options.tls,
+        requests: options.requests,
+        heartbeat: options.heartbeat,
+      },
+      {
+        onClose: (connection, error) => node?.connectionClosed(connection, error),
+      },
+    );
+    let membership: UdpMembership | null = null;
+    try {
+      const { port: dataPort } = await messenger.transport.listen(options.dataPort, options.host);
+      membership = await UdpMembership.start({
+        cluster: options.cluster,
+        bindHost: options.host,
+        keys: options.gossipKeys ?? undefined,
+        swim: {
+          ...options.membership,
+          preset: options.preset,
+          name: options.nodeId,
+          host: options.advertiseHost,
+          port: options.port,
+          meta: encodeMemberMeta(options.metadata, dataPort),
+        },
+      });
+      node = new ClusterNode(options, messenger, membership, dataPort);
+    } catch (error) {
+      await membership?.close();
+      await messenger.close();
+      throw error;
+    }
+    await node.startSeeds();
+    return node;
+  }
+
+  private constructor(options: ClusterNodeOptions, messenger: Messenger, membership: UdpMembership, dataPort: number) {
+    super();
+    this.options = options;
+    this.id = options.nodeId;
+    this.messenger = messenger;
+    this.membership = membership;
+    this.dataPort = dataPort;
+    this.engine = new Engine({ workers: options.workers });
+    this.router = new Router(options.routing);
+    const m = options.metadata;
+    this.router.setNode(this.id, { state: 'alive', datacenter: m.datacenter, rack: m.rack, weight: m.capacity > 0 ? m.capacity : 1, tags: m.tags });
+    membership.on('event', (e) => this.onMembership(e));
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
+    this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_INTERVAL_MS);
+    this.maintenance.unref();
+    this.metricsRegistry = metricsRegistry(() => this.metrics(), { node: this.id, cluster: options.cluster });
+    options.logger.info({ node: this.id, gossip: membership.swim.address, dataPort }, 'clusterwire node started');
+  }
+
+  /** host:port of this node's gossip (UDP and TCP). */
+  get gossipAddress(): string {
+    return this.membership.swim.address;
+  }
+
+  get stopped(): boolean {
+    return this.stopping !== null;
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /** Joins through seed gossip addresses ("host:port"); resolves once one answered, rejects with ERR_JOIN_FAILED when none did. */
+  join(seeds: readonly string[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError('join'));
+    const others = seeds.filter((s) => s !== this.gossipAddress);
+    if (others.length === 0) return Promise.resolve();
+    const joined = new Promise<void>((resolve, reject) => this.joinWaiters.push({ resolve, reject, seeds: others }));
+    this.membership.join(others);
+    return joined;
+  }
+
+  /** Every member this node knows, itself included (dead ones until they are forgotten). */
+  members(): ClusterMember[] {
+    const list = [this.self()];
+    for (const p of this.peers.values()) list.push(p.member);
+    return list;
+  }
+
+  /** Members alive now, itself included. */
+  aliveMembers(): ClusterMember[] {
+    return this.members().filter((m) => m.state === 'alive');
+  }
+
+  member(nodeId: string): ClusterMember | undefined {
+    return nodeId === this.id ? this.self() : this.peers.get(nodeId)?.member;
+  }
+
+  /** Totals by health and whether more than half of the members are healthy. */
+  status(): ClusterStatus {
+    return this.membership.registry.status();
+  }
+
+  /** Asks the member at a gossip address to let this node in (a join through it). */
+  addNode(address: string): Promise<void> {
+    return this.join([address]);
+  }
+
+  /**
+   * Stops routing and messaging to a member on this node and closes its
+   * connections, until membership sees it alive anew (it refutes, restarts or
+   * re-merges). Membership itself keeps probing it: a member is declared
+   * dead only by the failure detector.
+   */
+  removeNode(nodeId: string): boolean {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) return false;
+    peer.removed = true;
+    this.dropPool(peer, new PeerUnavailableError(nodeId, 'removed from routing'));
+    this.router.removeNode(nodeId);
+    return true;
+  }
+
+  // ------------------------------------------------------------ messaging
+
+  /** Registers the handler of a topic (messages, requests and gossip broadcasts); returns the unregister. */
+  handle(topic: string, handler: ClusterHandler): () => void {
+    if (typeof topic !== 'string' || topic.length === 0) throw new InvalidMessageError('topic', 'expected a non-empty string');
+    this.handlers.set(topic, handler);
+    this.messenger.handle(topic, (m) => this.dispatch(m, handler));
+    return () => {
+      if (this.handlers.get(topic) !== handler) return;
+      this.handlers.delete(topic);
+      this.messenger.unhandle(topic);
+    };
+  }
+
+  /** Sends a one-way message; resolves once it is queued on a connection. */
+  async send(nodeId: string, topic: string, payload: Uint8Array, options: ClusterSendOptions = {}): Promise<void> {
+    this.checkPayload(payload);
+    if (nodeId === this.id) {
+      this.local(topic, payload, 'message');
+      return;
+    }
+    try {
+      const connection = await this.connectionTo(nodeId, 'send');
+      this.messenger.send(connection, topic, payload, options);
+    } catch (error) {
+      this.counters.failedSends++;
+      throw error;
+    }
+  }
+
+  /** Sends a request; resolves with the response payload or rejects with a typed error. */
+  async request(nodeId: string, topic: string, payload: Uint8Array, options: ClusterRequestOptions = {}): Promise<Uint8Array> {
+    this.checkPayload(payload);
+    this.counters.requests++;
+    if (nodeId === this.id) {
+      const handler = this.handlers.get(topic);
+      if (handler === undefined) {
+        this.counters.failedRequests++;
+        throw new NoHandlerError(topic, this.id);
+      }
+      try {
+        return (await handler({ topic, payload, from: this.id, kind: 'request' })) ?? new Uint8Array(0);
+      } catch (error) {
+        this.counters.failedRequests++;
+        throw new HandlerFailedError(topic, String((error as Error)?.message ?? error), { cause: error });
+      }
+    }
+    this.router.acquire(nodeId);
+    try {
+      const connection = await this.connectionTo(nodeId, 'request');
+      return await this.messenger.request(connection, topic, payload, options);
+    } catch (error) {
+      this.counters.failedRequests++;
+      throw error;
+    } finally {
+      this.router.release(nodeId);
+    }
+  }
+
+  /** Sends to every alive member but this node (see BroadcastOptions for the two ways). */
+  async broadcast(topic: string, payload: Uint8Array, options: BroadcastOptions = {}): Promise<BroadcastResult> {
+    this.checkPayload(payload);
+    if (this.stopped) throw new NodeStoppedError('broadcast');
+    this.counters.broadcasts++;
+    if (options.via === 'gossip') {
+      this.membership.broadcast(topic, payload);
+      return { delivered: [], failed: [] };
+    }
+    const targets = [...this.peers.values()].filter((p) => p.member.state === 'alive' && !p.removed).map((p) => p.member.nodeId);
+    const outcomes = await Promise.allSettled(targets.map((id) => this.send(id, topic, payload)));
+    const delivered: string[] = [];
+    const failed: { nodeId: string; error: ClusterwireError }[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.status === 'fulfilled') delivered.push(targets[i]);
+      else failed.push({ nodeId: targets[i], error: o.reason as ClusterwireError });
+    });
+    return { delivered, failed };
+  }
+
+  // ------------------------------------------------------------ routing
+
+  /** The node that should take `request` (key → consistent hashing, session → affinity, else the strategy). Never a suspected or dead node. */
+  route(request: RouteRequest = {}): string {
+    return this.router.route(request, performance.now());
+  }
+
+  setRoutingStrategy(strategy: StrategyName, adaptiveWeights?: Partial<AdaptiveWeights>): void {
+    this.router.setStrategy(strategy, adaptiveWeights);
+  }
+
+  // ------------------------------------------------------------ events
+
+  /** The cluster's events as an async iterator, holding at most limits.maxEventBuffer unread (the oldest are dropped and counted). */
+  events(): AsyncIterableIterator<ClusterEvent & { readonly dropped: number }> {
+    const stream = new EventStream(this.options.limits.maxEventBuffer, (s) => this.streams.delete(s));
+    if (this.stopped) stream.end();
+    else this.streams.add(stream);
+    return stream;
+  }
+
+  // ------------------------------------------------------------ health and metrics
+
+  health(): HealthReport {
+    this.counters.healthChecks++;
+    const reasons: string[] = [];
+    const state = this.stopped ? 'stopped' : this.membership.swim.state;
+    const status = this.status();
+    const score = this.membership.swim.healthScore;
+    const loopP99 = this.loopDelay.percentile(99) / 1e6;
+    let unhealthy = false;
+    if (state !== 'alive') {
+      reasons.push(`membership is ${state}`);
+      unhealthy = true;
+    }
+    if (!status.quorumAvailable) {
+      reasons.push(`no quorum: ${status.healthy} of ${status.total} members healthy`);
+      unhealthy = true;
+    }
+    if (loopP99 > EVENT_LOOP_UNHEALTHY_MS) {
+      reasons.push(`event loop delay p99 ${loopP99.toFixed(0)} ms`);
+      unhealthy = true;
+    }
+    if (score > 0) reasons.push(`local health score ${score}: this node is slow to answer probes`);
+    if (status.suspected > 0) reasons.push(`${status.suspected} member(s) suspected`);
+    if (status.down > 0) reasons.push(`${status.down} member(s) down`);
+    if (unhealthy) this.counters.failedHealthChecks++;
+    const peers: Record<string, PeerQualitySnapshot> = {};
+    for (const id of this.peers.keys()) {
+      const q = this.quality.get(id);
+      if (q !== undefined) peers[id] = q.snapshot();
+    }
+    return {
+      healthy: !unhealthy,
+      status: unhealthy ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy',
+      reasons,
+      membership: state,
+      quorum: status.quorumAvailable,
+      localHealthScore: score,
+      eventLoopDelayP99Ms: loopP99,
+      peers,
+    };
+  }
+
+  metrics(): ClusterMetrics {
+    const udp = this.membership.stats;
+    const c = this.counters;
+    const status = this.status();
+    let messagesSent = c.closedMessagesOut;
+    let messagesReceived = c.closedMessagesIn;
+    let bytesSent = c.closedBytesOut;
+    let bytesReceived = c.closedBytesIn;
+    let rttSum = 0;
+    let rttCount = 0;
+    let rttP99 = 0;
+    for (const connection of this.messenger.transport.connections) {
+      const k = connection.counters;
+      messagesSent += k.messagesOut;
+      messagesReceived += k.messagesIn;
+      bytesSent += k.bytesOut;
+      bytesReceived += k.bytesIn;
+      const rtt = this.messenger.heartbeatOf(connection)?.rtt;
+      if (rtt !== undefined && rtt.count > 0) {
+        rttSum += rtt.averageMs * rtt.count;
+        rttCount += rtt.count;
+        rttP99 = Math.max(rttP99, rtt.p99Ms);
+      }
+    }
+    const now = performance.now();
+    const bytes = bytesSent + bytesReceived;
+    const b = this.lastBandwidth;
+    if (now - b.at >= 100) {
+      b.rate = ((bytes - b.bytes) * 1000) / (now - b.at);
+      b.at = now;
+      b.bytes = bytes;
+    }
+    let dropped = 0;
+    for (const v of Object.values(udp.dropped)) dropped += v;
+    const r = this.router.stats;
+    const pings = udp.messagesOut.SwimPing;
+    const failedProbes = this.failedProbes();
+    return {
+      topology: {
+        members: status.total,
+        alive: status.healthy,
+        suspect: status.suspected,
+        failed: status.down,
+        pingsSent: pings,
+        pingReqsSent: udp.messagesOut.SwimPingReq,
+        acksReceived: udp.messagesIn.SwimAck,
+        nacksReceived: udp.messagesIn.SwimNack,
+        failedProbes,
+        suspicions: c.suspicions,
+        gossipSent: udp.messagesOut.SwimGossip,
+        gossipReceived: udp.messagesIn.SwimGossip,
+        topologyChanges: c.topologyChanges,
+        partitionsDetected: c.partitionsDetected,
+        packetsDropped: dropped,
+      },
+      communication: {
+        messagesSent,
+        messagesReceived,
+        bytesSent,
+        bytesReceived,
+        connectionErrors: c.connectionErrors,
+        activeConnections: this.messenger.transport.connections.size,
+        failedSends: c.failedSends,
+        requests: c.requests,
+        failedRequests: c.failedRequests,
+        broadcasts: c.broadcasts,
+        gossipBytesSent: udp.bytesOut,
+        gossipBytesReceived: udp.bytesIn,
+      },
+      loadBalancer: {
+        routed: r.routed,
+        routingFailures: r.failures,
+        localityHits: r.localityHits,
+        crossDcRoutes: r.crossDcRoutes,
+        affinityHits: r.affinityHits,
+        hotspots: r.hotspots,
+        rebalances: r.rebalances,
+      },
+      health: {
+        checks: c.healthChecks,
+        failedChecks: c.failedHealthChecks,
+        latencyAvgMs: rttCount === 0 ? 0 : rttSum / rttCount,
+        latencyP99Ms: rttP99,
+        lossRate: pings === 0 ? 0 : Math.min(1, failedProbes / pings),
+        bandwidthBytesPerSec: b.rate,
+        localHealthScore: this.membership.swim.healthScore,
+      },
+    };
+  }
+
+  /** The Prometheus text exposition of metrics(). */
+  metricsText(): Promise<string> {
+    return this.metricsRegistry.metrics();
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Tells the cluster this node leaves, lets that spread for leaveLingerMs, then stops. */
+  async leave(): Promise<void> {
+    if (this.stopping !== null) return this.stopping;
+    await this.membership.leave(this.options.leaveLingerMs);
+    await this.stop();
+  }
+
+  /** Closes every socket, timer, watcher and worker of the node. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping === null) this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.maintenance);
+    this.loopDelay.disable();
+    this.unsubscribeSeeds?.();
+    if (!Array.isArray(this.options.seeds)) (this.options.seeds as SeedSource).close();
+    const stopped = new NodeStoppedError('join');
+    for (const w of this.joinWaiters) w.reject(stopped);
+    this.joinWaiters = [];
+    for (const p of this.peers.values()) this.dropPool(p, new NodeStoppedError('request'));
+    await Promise.allSettled([this.membership.close(), this.messenger.close(), this.engine.close()]);
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+    this.options.logger.info({ node: this.id }, 'clusterwire node stopped');
+  }
+
+  private async startSeeds(): Promise<void> {
+    const seeds = this.options.seeds;
+    if (Array.isArray(seeds)) {
+      if (seeds.length > 0) this.join(seeds).catch((e: ClusterwireError) => this.options.logger.warn({ err: e.message }, 'join failed'));
+      return;
+    }
+    const source = seeds as SeedSource;
+    // a source that changes while this node has no live peer is joined again
+    this.unsubscribeSeeds = source.subscribe(
+      (list) => {
+        if (!this.stopped && this.aliveMembers().length <= 1 && list.length > 0) this.join(list.map(seedAddress)).catch(() => undefined);
+      },
+      (error) => this.options.logger.warn({ source: source.name, err: error.message }, 'seed source failed'),
+    );
+    source.start();
+    try {
+      const list = await source.resolve();
+      if (list.length > 0) this.join(list.map(seedAddress)).catch((e: ClusterwireError) => this.options.logger.warn({ err: e.message }, 'join failed'));
+    } catch (error) {
+      this.options.logger.warn({ source: source.name, err: (error as Error).message }, 'seed source failed');
+    }
+  }
+
+  private self(): ClusterMember {
+    const view = {
+      name: this.id,
+      address: this.membership.swim.address,
+      host: this.options.advertiseHost,
+      port: Number(this.membership.swim.address.slice(this.membership.swim.address.lastIndexOf(':') + 1)),
+      incarnation: this.membership.swim.incarnation,
+      state: this.stopped ? ('left' as const) : this.membership.swim.state,
+      meta: encodeMemberMeta(this.options.metadata, this.dataPort),
+      since: 0,
+    };
+    return clusterMember(view, this.id);
+  }
+
+  private onMembership(e: SwimEvent): void {
+    switch (e.type) {
+      case 'member-joined':
+      case 'member-alive':
+      case 'member-updated':
+      case 'member-suspected':
+      case 'member-dead':
+      case 'member-left':
+        this.memberChanged(e);
+        break;
+      case 'probe-failed':
+        this.quality.of(e.node).probe({ kind: 'lost' });
+        break;
+      case 'joined':
+        for (const w of this.joinWaiters) w.resolve();
+        this.joinWaiters = [];
+        this.options.logger.info({ node: this.id, via: e.via }, 'joined the cluster');
+        break;
+      case 'join-failed': {
+        const waiters = this.joinWaiters;
+        this.joinWaiters = [];
+        for (const w of waiters) w.reject(new JoinFailedError(w.seeds, e.attempts));
+        break;
+      }
+      case 'broadcast':
+        this.local(e.topic, e.payload, 'broadcast', e.origin);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private memberChanged(e: Extract<SwimEvent, { member: unknown }>): void {
+    const member = clusterMember(e.member, this.id);
+    const id = member.nodeId;
+    let peer = this.peers.get(id);
+    if (peer === undefined) {
+      peer = { member, pool: null, removed: false, fedPings: 0, fedMissed: 0 };
+      this.peers.set(id, peer);
+    } else {
+      if (peer.pool !== null && (peer.pool.peer.host !== member.host || peer.pool.peer.port !== member.dataPort)) {
+        this.dropPool(peer, new PeerUnavailableError(id, 'its address changed'));
+      }
+      peer.member = member;
+    }
+    if (e.type === 'member-alive' || e.type === 'member-joined') peer.removed = false;
+    let type: ClusterEvent['type'];
+    switch (e.type) {
+      case 'member-joined':
+        type = 'member-joined';
+        this.counters.topologyChanges++;
+        break;
+      case 'member-alive':
+        type = 'member-alive';
+        this.counters.topologyChanges++;
+        break;
+      case 'member-suspected':
+        type = 'member-suspect';
+        this.counters.suspicions++;
+        break;
+      case 'member-dead':
+        type = 'member-failed';
+        this.counters.topologyChanges++;
+        this.dropPool(peer, new PeerUnavailableError(id, 'declared dead by membership'));
+        break;
+      case 'member-left':
+        type = 'member-left';
+        this.counters.topologyChanges++;
+        this.dropPool(peer, new PeerUnavailableError(id, 'left the cluster'));
+        this.peers.delete(id);
+        this.quality.forget(id);
+        break;
+      default:
+        type = 'member-updated';
+    }
+    if (e.type === 'member-left') this.router.removeNode(id);
+    else if (!peer.removed) this.router.applyMembership([e]);
+    this.options.logger.debug({ node: this.id, member: id, event: type }, 'membership');
+    this.publish({ type, member } as ClusterEvent);
+    this.checkPartition();
+  }
+
+  private checkPartition(): void {
+    const s = this.status();
+    const reachable = s.total - s.down;
+    const partitioned = s.total > 1 && reachable * 2 <= s.total;
+    if (partitioned === this.partitioned) return;
+    this.partitioned = partitioned;
+    if (partitioned) this.counters.partitionsDetected++;
+    this.publish({ type: partitioned ? 'partition-detected' : 'partition-healed', reachable, total: s.total });
+  }
+
+  private publish(event: ClusterEvent): void {
+    const emit = this.emit as (name: string, event: ClusterEvent) => boolean;
+    emit.call(this, event.type, event);
+    emit.call(this, 'event', event);
+    for (const s of this.streams) s.push(event);
+  }
+
+  private async connectionTo(nodeId: string, operation: string): Promise<Connection> {
+    if (this.stopped) throw new NodeStoppedError(operation);
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) throw new PeerUnavailableError(nodeId, 'not a member of the cluster');
+    const state = peer.member.state;
+    if (state === 'dead' || state === 'left') throw new PeerUnavailableError(nodeId, `member is ${state}`);
+    if (peer.removed) throw new PeerUnavailableError(nodeId, 'removed from routing');
+    let pool = peer.pool;
+    if (pool === null) {
+      if (peer.member.dataPort === 0) throw new PeerUnavailableError(nodeId, 'its metadata names no data port');
+      pool = new ConnectionPool(this.messenger.transport, { nodeId, host: peer.member.host, port: peer.member.dataPort }, { minConnections: 1, maxConnections: 1, healthCheckIntervalMs: 0 });
+      peer.pool = pool;
+      pool.start();
+    }
+    return pool.size > 0 ? pool.acquire() : pool.connection();
+  }
+
+  private dropPool(peer: Peer, reason: ClusterwireError): void {
+    const pool = peer.pool;
+    if (pool === null) return;
+    peer.pool = null;
+    peer.fedPings = peer.fedMissed = 0;
+    pool.stop();
+    // requests in flight on the peer's connections, dialled or accepted, fail now
+    for (const c of this.messenger.transport.connections) if (c.session?.peerNodeId === peer.member.nodeId) c.destroy(reason);
+  }
+
+  private connectionClosed(connection: Connection, error: ClusterwireError | null): void {
+    const k = connection.counters;
+    const c = this.counters;
+    c.closedMessagesIn += k.messagesIn;
+    c.closedMessagesOut += k.messagesOut;
+    c.closedBytesIn += k.bytesIn;
+    c.closedBytesOut += k.bytesOut;
+    if (error !== null) c.connectionErrors++;
+  }
+
+  private dispatch(m: Incoming, handler: ClusterHandler): Uint8Array | void | Promise<Uint8Array | void> {
+    return handler({ topic: m.topic, payload: m.payload, from: m.from, kind: m.envelope.body.type === 'Request' ? 'request' : 'message' });
+  }
+
+  /** Delivers a message addressed to this node (or a gossip broadcast) to its handler. */
+  private local(topic: string, payload: Uint8Array, kind: 'message' | 'broadcast', from = this.id): void {
+    const handler = this.handlers.get(topic);
+    if (handler === undefined) return;
+    try {
+      const result = handler({ topic, payload, from, kind });
+      if (result instanceof Promise) result.catch(() => undefined);
+    } catch {
+      // a one-way message has no one to tell
+    }
+  }
+
+  private checkPayload(payload: Uint8Array): void {
+    if (!(payload instanceof Uint8Array)) throw new InvalidMessageError('payload', 'expected a Uint8Array');
+    if (payload.length > this.options.limits.maxPayloadBytes) {
+      throw new InvalidMessageError('payload', `${payload.length} bytes exceeds limits.maxPayloadBytes (${this.options.limits.maxPayloadBytes})`);
+    }
+  }
+
+  private failedProbes(): number {
+    let n = 0;
+    for (const p of this.membership.registry.list()) n += p.missedProbes;
+    return n;
+  }
+
+  /** Once a second: heartbeat RTTs into routing and peer quality, hot nodes and sessions re-read. */
+  private maintain(): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    this.router.tick(now);
+    for (const peer of this.peers.values()) {
+      if (peer.pool === null || peer.pool.size === 0) continue;
+      const hb = this.messenger.heartbeatOf(peer.pool.acquire());
+      if (hb === null) continue;
+      const stats = hb.stats;
+      const sent = stats.pingsSent - peer.fedPings;
+      const missed = stats.missed - peer.fedMissed;
+      peer.fedPings = stats.pingsSent;
+      peer.fedMissed = stats.missed;
+      const q = this.quality.of(peer.member.nodeId);
+      for (let i = 0; i < Math.min(missed, 16); i++) q.probe({ kind: 'lost' });
+      if (sent - missed > 0 && hb.rtt.count > 0) {
+        q.probe({ kind: 'ack', rttMs: hb.rtt.lastMs });
+        if (!peer.removed && peer.member.state === 'alive') this.router.setLatency(peer.member.nodeId, hb.rtt.averageMs);
+      }
+    }
+  }
+}
