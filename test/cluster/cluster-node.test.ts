@@ -79,7 +79,7 @@ describe('ClusterNode: five nodes on loopback', () => {
     const gossip = new Set<string>();
     for (const n of nodes) n.handle('news', (m) => void (m.kind === 'broadcast' ? gossip : direct).add(`${n.id}<-${m.from}`));
     const report = await nodes[1].broadcast('news', enc.encode('direct'));
-    expect([...report.delivered].sort()).toEqual(['n0', 'n2', 'n3', 'n4']);
+    expect([...report.sent].sort()).toEqual(['n0', 'n2', 'n3', 'n4']);
     expect(report.failed).toEqual([]);
     await until(() => direct.size === 4, 5000);
     await nodes[4].broadcast('news', enc.encode('gossip'), { via: 'gossip' });

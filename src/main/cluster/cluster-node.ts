@@ -82,7 +82,8 @@ export interface BroadcastOptions {
 }
 
 export interface BroadcastResult {
-  readonly delivered: readonly string[];
+  /** Members the message was handed to (queued on their connection). */
+  readonly sent: readonly string[];
   readonly failed: readonly { readonly nodeId: string; readonly error: ClusterwireError }[];
 }
 
@@ -338,17 +339,17 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.counters.broadcasts++;
     if (options.via === 'gossip') {
       this.membership.broadcast(topic, payload);
-      return { delivered: [], failed: [] };
+      return { sent: [], failed: [] };
     }
     const targets = [...this.peers.values()].filter((p) => p.member.state === 'alive' && !p.removed).map((p) => p.member.nodeId);
     const outcomes = await Promise.allSettled(targets.map((id) => this.send(id, topic, payload)));
-    const delivered: string[] = [];
+    const sent: string[] = [];
     const failed: { nodeId: string; error: ClusterwireError }[] = [];
     outcomes.forEach((o, i) => {
-      if (o.status === 'fulfilled') delivered.push(targets[i]);
+      if (o.status === 'fulfilled') sent.push(targets[i]);
       else failed.push({ nodeId: targets[i], error: o.reason as ClusterwireError });
     });
-    return { delivered, failed };
+    return { sent, failed };
   }
 
   // ------------------------------------------------------------ routing
