@@ -55,3 +55,4 @@ export type { ClusterStatus } from './membership/peer-registry.js';
 export type { RouteRequest } from './routing/router.js';
 export type { StrategyName } from './routing/strategy.js';
 export { StaticSeeds, DnsSeeds, FileSeeds, type SeedSource } from './discovery/index.js';
+export * from './transfer/index.js';
