@@ -4,11 +4,15 @@
 //   clusterwire simulate [--nodes 1000] [--loss 0.1] [--minutes 10] [--seed 7]
 //                        [--preset lan|wan|local] [--lifeguard on|off]
 //                        [--duplicate 0] [--degraded 0] [--svg simulate.svg] [--json]
+//   clusterwire simulate --raft [--nodes 5] [--runs 200] [--seed 1] [--loss 0]
+//                        [--preset local|lan|wan] [--membership none|swim] [--json]
 //
 // `simulate` runs the membership protocol for N nodes in the deterministic
 // simulator (one crash every 20 s, restarted 30 s later; one broadcast every
 // 5 s), prints the report and writes an SVG chart of the detection CDF and the
-// dissemination curve.
+// dissemination curve. With --raft it runs Raft leader election instead:
+// many seeded runs, each crashing the leader a few times, and prints the
+// failover-time table and histogram.
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +20,9 @@ import { ClusterwireError } from '../shared/errors.js';
 import { formatReport, renderChart } from './simulator/report-format.js';
 import { runWorkload } from './simulator/workload.js';
 import type { LifeguardMode, PresetName } from './membership/options.js';
+import { runElectionWorkload } from './leadership/election-workload.js';
+import { formatElectionReport } from './leadership/report-format.js';
+import type { RaftPresetName } from './leadership/options.js';
 
 const USAGE = `usage: clusterwire simulate [options]
 
@@ -29,6 +36,13 @@ const USAGE = `usage: clusterwire simulate [options]
   --lifeguard MODE   on | off (default on)
   --svg FILE         chart to write (default clusterwire-simulate.svg; "" for none)
   --json             print the report as JSON instead of a table
+
+  --raft             leader election instead of membership: crash the leader and
+                     time the next election, over many seeded runs
+  --runs N           seeded runs, 3 leader crashes each (default 200; with --raft)
+  --membership MODE  none | swim: SWIM cores beside Raft, Lifeguard health gating
+                     campaigns (default none; with --raft)
+  with --raft, --nodes defaults to 5 and --preset (local | lan | wan) to local
 `;
 
 function number(name: string, value: string | undefined, fallback: number): number {
@@ -52,12 +66,32 @@ function simulate(argv: string[]): void {
       lifeguard: { type: 'string' },
       svg: { type: 'string' },
       json: { type: 'boolean' },
+      raft: { type: 'boolean' },
+      runs: { type: 'string' },
+      membership: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help === true) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.raft === true) {
+    const membership = values.membership ?? 'none';
+    if (membership !== 'none' && membership !== 'swim') throw new Error(`--membership: expected none or swim, got ${JSON.stringify(membership)}`);
+    const r = runElectionWorkload(
+      {
+        nodes: number('nodes', values.nodes, 5),
+        runs: number('runs', values.runs, 200),
+        seed: number('seed', values.seed, 1),
+        loss: number('loss', values.loss, 0),
+        preset: (values.preset ?? 'local') as RaftPresetName,
+        membership,
+      },
+      () => performance.now(),
+    );
+    process.stdout.write(values.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${formatElectionReport(r)}\n`);
     return;
   }
   const result = runWorkload(

@@ -68,7 +68,7 @@ export interface ElectionReport {
   readonly violations: readonly string[];
   readonly raftMessagesSent: number;
   readonly swimMessagesSent: number;
-  readonly samples: { readonly failover: readonly number[] };
+  readonly samples: { readonly failover: readonly number[]; readonly agreement: readonly number[] };
 }
 
 interface SimEvent extends TimedEvent {
@@ -416,7 +416,7 @@ export class ElectionSimulation {
       violations: this.ledger.violations.map((v) => `${v.at} ms: ${v.problem}`),
       raftMessagesSent: this.raftSent,
       swimMessagesSent: this.swimSent,
-      samples: { failover: [...this.failovers] },
+      samples: { failover: [...this.failovers], agreement: [...this.agreements] },
     };
   }
 
