@@ -10,3 +10,5 @@ export { quorumOf } from './quorum.js';
 export { MembershipVoters } from './voters.js';
 export { LeaderLedger, type LedgerViolation } from './leader-ledger.js';
 export { ElectionSimulation, type ElectionSimulationOptions, type ElectionReport, type NodeStatus as ElectionNodeStatus } from './simulation.js';
+export { runElectionWorkload, type ElectionWorkloadOptions, type ElectionWorkloadResult } from './election-workload.js';
+export { formatElectionReport, histogram } from './report-format.js';
