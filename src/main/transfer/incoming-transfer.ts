@@ -169,6 +169,7 @@ export class IncomingTransfer implements TransferEndpoint {
   onAck(ack: BodyOf<'FileTransferAck'>): void {
     if (this.#over) return;
     if (ack.status === TransferStatus.Cancelled) void this.fail(new TransferCancelledError(this.setup.name, ack.reason, true), false);
+    else if (ack.status === TransferStatus.Failed) void this.fail(new TransferFailedError(this.setup.name, `the sender reports: ${ack.reason}`), false);
   }
 
   onClosed(): void {

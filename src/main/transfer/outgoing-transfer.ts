@@ -28,7 +28,7 @@ import type { ChunkSource, SourceChunk } from './chunk-source.js';
 import { ProgressMeter, type TransferProgress } from './progress-meter.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
-import { TransferStatus, errorFromReason, open, type TransferChannel, type TransferEndpoint } from './transfer-channel.js';
+import { TransferStatus, errorFromReason, open, reasonOf, type TransferChannel, type TransferEndpoint } from './transfer-channel.js';
 
 /** Chunks read (and hashed) ahead of the one being sent. */
 const READ_AHEAD = 3;
@@ -126,7 +126,13 @@ export class Transfer extends EventEmitter<TransferEvents> implements TransferEn
     try {
       await this.#run();
     } catch (error) {
-      this.#finish(error instanceof ClusterwireError ? error : new TransferFailedError(this.setup.name, (error as Error).message, { cause: error }));
+      const failure = error instanceof ClusterwireError ? error : new TransferFailedError(this.setup.name, (error as Error).message, { cause: error });
+      // the receiver removes its partial file (a transfer never opened there is unknown to it: no harm)
+      if (!this.#over && this.#queue !== null) {
+        const s = this.setup;
+        s.channel.send(s.connection, { type: 'FileTransferAck', transferId: s.id, status: TransferStatus.Failed, acked: [], missing: [], reason: reasonOf(failure) });
+      }
+      this.#finish(failure);
     } finally {
       this.#clearTimer();
       await this.#source?.close();
