@@ -49,7 +49,8 @@ export {
 } from './cluster/cluster-node.js';
 export type { ClusterEvent, ClusterEventType, ClusterEventMap, IteratedEvent } from './cluster/events.js';
 export type { ClusterMember, MemberState } from './cluster/members.js';
-export type { ClusterMetrics, TopologyMetrics, CommunicationMetrics, LoadBalancerMetrics, HealthMetrics } from './cluster/metrics.js';
+export type { LeaderInfo, LeadershipOptionsInput } from './cluster/leadership.js';
+export type { ClusterMetrics, FailoverMetrics, TopologyMetrics, CommunicationMetrics, LoadBalancerMetrics, HealthMetrics } from './cluster/metrics.js';
 export { resolveClusterNodeOptions, type ClusterNodeOptionsInput, type ClusterNodeOptions, type NodeMetadata, type ClusterLimitsInput } from './cluster/options.js';
 export type { ClusterStatus } from './membership/peer-registry.js';
 export type { RouteRequest } from './routing/router.js';

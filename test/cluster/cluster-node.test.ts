@@ -196,3 +196,49 @@ describe('ClusterNode options and lifecycle', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('ClusterNode leadership', () => {
+  it('elects one leader all agree on; after the leader stops the rest elect another, never two leaders in one term', async () => {
+    const nodes: ClusterNode[] = [];
+    const leadersByTerm = new Map<number, Set<string>>();
+    const watch = (n: ClusterNode): void => {
+      n.on('leader-changed', (e) => {
+        if (e.leader === null) return;
+        let set = leadersByTerm.get(e.term);
+        if (set === undefined) leadersByTerm.set(e.term, (set = new Set()));
+        set.add(e.leader);
+      });
+    };
+    try {
+      nodes.push(await ClusterNode.start({ ...FAST, cluster: 'raft-5', nodeId: 'r0' }));
+      watch(nodes[0]);
+      for (let i = 1; i < 5; i++) {
+        const n = await ClusterNode.start({ ...FAST, cluster: 'raft-5', nodeId: `r${i}`, seeds: [nodes[0].gossipAddress] });
+        watch(n);
+        nodes.push(n);
+      }
+      const agreed = (list: ClusterNode[]): boolean => {
+        const l = list[0].leader();
+        return l !== null && list.every((n) => n.leader()?.nodeId === l.nodeId && n.leader()?.term === l.term);
+      };
+      await until(() => agreed(nodes), 15_000, 10);
+      const first = nodes[0].leader()!;
+      expect(nodes.filter((n) => n.isLeader).map((n) => n.id)).toEqual([first.nodeId]);
+      expect(nodes[0].metrics().failover.term).toBe(first.term);
+
+      const old = nodes.find((n) => n.id === first.nodeId)!;
+      const rest = nodes.filter((n) => n !== old);
+      const t = performance.now();
+      await old.stop();
+      await until(() => agreed(rest) && rest[0].leader()!.nodeId !== first.nodeId, 15_000, 5);
+      const elapsed = performance.now() - t;
+      const second = rest[0].leader()!;
+      expect(second.term).toBeGreaterThan(first.term);
+      // 'local' timing: election timeouts of 150-300 ms, heartbeats every 50 ms
+      expect(elapsed).toBeLessThan(3_000);
+      for (const [, leaders] of leadersByTerm) expect(leaders.size).toBe(1);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+});

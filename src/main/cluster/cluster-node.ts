@@ -43,6 +43,9 @@ import { ConnectionPool } from '../transport/connection-pool.js';
 import type { Connection } from '../transport/connection.js';
 import { Messenger, type Incoming } from '../transport/messenger.js';
 import { EventStream, type ClusterEvent, type ClusterEventMap } from './events.js';
+import { Leadership, type LeaderInfo } from './leadership.js';
+import type { RaftEvent } from '../leadership/events.js';
+import type { RaftMessage, RaftMessageType } from '../leadership/messages.js';
 import { clusterMember, encodeMemberMeta, type ClusterMember } from './members.js';
 import { ClusterCounters, metricsRegistry, type ClusterMetrics } from './metrics.js';
 import { resolveClusterNodeOptions, type ClusterNodeOptions, type ClusterNodeOptionsInput } from './options.js';
@@ -99,6 +102,9 @@ export interface HealthReport {
   readonly peers: Readonly<Record<string, PeerQualitySnapshot>>;
 }
 
+const RAFT_TYPES: readonly RaftMessageType[] = ['RequestVote', 'RequestVoteResponse', 'AppendEntries', 'AppendEntriesResponse'];
+const CRITICAL = 0;
+
 /** Event-loop delay (p99) above which the node calls itself unhealthy. */
 const EVENT_LOOP_UNHEALTHY_MS = 1_000;
 /** How often routing latencies, peer quality and partition state are refreshed. */
@@ -132,6 +138,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly membership: UdpMembership;
   private readonly messenger: Messenger;
   private readonly router: Router;
+  private readonly leadership: Leadership;
   private readonly peers = new Map<string, Peer>();
   private readonly handlers = new Map<string, ClusterHandler>();
   private readonly streams = new Set<EventStream>();
@@ -202,6 +209,11 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.router = new Router(options.routing);
     const m = options.metadata;
     this.router.setNode(this.id, { state: 'alive', datacenter: m.datacenter, rack: m.rack, weight: m.capacity > 0 ? m.capacity : 1, tags: m.tags });
+    this.leadership = new Leadership(this.id, options.leadership, options.preset, {
+      send: (to, message) => this.sendRaft(to, message),
+      onEvent: (e) => this.onRaft(e),
+    });
+    for (const type of RAFT_TYPES) messenger.handleBody(type, (envelope, _connection, peer) => this.leadership.receive(peer, envelope.body as RaftMessage));
     membership.on('event', (e) => this.onMembership(e));
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
@@ -363,6 +375,23 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.router.setStrategy(strategy, adaptiveWeights);
   }
 
+  // ------------------------------------------------------------ leadership
+
+  /** The Raft leader this node knows and its term (the fencing token), or null while there is none. */
+  leader(): LeaderInfo | null {
+    return this.leadership.leader();
+  }
+
+  /** True while this node is the leader. */
+  get isLeader(): boolean {
+    return this.leadership.fencingToken() !== null;
+  }
+
+  /** Hands leadership to another voter (on the leader; ERR_NOT_LEADER elsewhere). */
+  transferLeadership(nodeId: string): void {
+    this.leadership.transfer(nodeId);
+  }
+
   // ------------------------------------------------------------ events
 
   /** The cluster's events as an async iterator, holding at most limits.maxEventBuffer unread (the oldest are dropped and counted). */
@@ -485,6 +514,11 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         gossipBytesSent: udp.bytesOut,
         gossipBytesReceived: udp.bytesIn,
       },
+      failover: {
+        leaderElections: c.leaderElections,
+        term: this.leadership.term,
+        isLeader: this.isLeader,
+      },
       loadBalancer: {
         routed: r.routed,
         routingFailures: r.failures,
@@ -530,6 +564,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.maintenance);
+    this.leadership.close();
     this.loopDelay.disable();
     this.unsubscribeSeeds?.();
     if (!Array.isArray(this.options.seeds)) (this.options.seeds as SeedSource).close();
@@ -581,6 +616,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   }
 
   private onMembership(e: SwimEvent): void {
+    this.leadership.membership([e], this.membership.swim.healthScore);
     switch (e.type) {
       case 'member-joined':
       case 'member-alive':
@@ -686,14 +722,46 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const state = peer.member.state;
     if (state === 'dead' || state === 'left') throw new PeerUnavailableError(nodeId, `member is ${state}`);
     if (peer.removed) throw new PeerUnavailableError(nodeId, 'removed from routing');
-    let pool = peer.pool;
-    if (pool === null) {
-      if (peer.member.dataPort === 0) throw new PeerUnavailableError(nodeId, 'its metadata names no data port');
-      pool = new ConnectionPool(this.messenger.transport, { nodeId, host: peer.member.host, port: peer.member.dataPort }, { minConnections: 1, maxConnections: 1, healthCheckIntervalMs: 0 });
-      peer.pool = pool;
-      pool.start();
-    }
+    const pool = this.poolOf(peer);
     return pool.size > 0 ? pool.acquire() : pool.connection();
+  }
+
+  private poolOf(peer: Peer): ConnectionPool {
+    if (peer.pool !== null) return peer.pool;
+    const { nodeId, host, dataPort } = peer.member;
+    if (dataPort === 0) throw new PeerUnavailableError(nodeId, 'its metadata names no data port');
+    const pool = new ConnectionPool(this.messenger.transport, { nodeId, host, port: dataPort }, { minConnections: 1, maxConnections: 1, healthCheckIntervalMs: 0 });
+    peer.pool = pool;
+    pool.start();
+    return pool;
+  }
+
+  /** A Raft message to a member, now, on an open connection; false (and a dial started) when there is none. */
+  private sendRaft(to: string, message: RaftMessage): boolean {
+    const peer = this.peers.get(to);
+    if (this.stopped || peer === undefined || peer.removed || peer.member.state === 'dead' || peer.member.state === 'left') return false;
+    try {
+      const pool = this.poolOf(peer);
+      if (pool.size === 0) {
+        pool.connection().catch(() => undefined);
+        return false;
+      }
+      pool.acquire().send(message, { priority: CRITICAL });
+      return true;
+    } catch (error) {
+      if (error instanceof ClusterwireError) return false;
+      throw error;
+    }
+  }
+
+  private onRaft(e: RaftEvent): void {
+    if (e.type === 'leader-changed') {
+      if (e.leader !== null) this.counters.leaderElections++;
+      this.options.logger.info({ node: this.id, leader: e.leader, term: e.term }, 'leader changed');
+      this.publish({ type: 'leader-changed', leader: e.leader, term: e.term });
+    } else if (e.type === 'role-changed') {
+      this.options.logger.debug({ node: this.id, role: e.role, term: e.term, reason: e.reason }, 'raft role');
+    }
   }
 
   private dropPool(peer: Peer, reason: ClusterwireError): void {

@@ -15,6 +15,8 @@ export type ClusterEvent =
   | { readonly type: 'member-failed'; readonly member: ClusterMember }
   | { readonly type: 'member-left'; readonly member: ClusterMember }
   | { readonly type: 'member-updated'; readonly member: ClusterMember }
+  /** The Raft leader this node follows changed; null while an election runs. `term` is the fencing token. */
+  | { readonly type: 'leader-changed'; readonly leader: string | null; readonly term: number }
   /** Fewer than a majority of the known members are reachable from here. */
   | { readonly type: 'partition-detected'; readonly reachable: number; readonly total: number }
   /** A majority is reachable again. */

@@ -6,8 +6,9 @@
 //
 // The hot paths only bump plain counters (ClusterCounters); prom-client reads
 // them when scraped, through one snapshot cached for a scrape's duration.
-// Failover metrics (elections, migrations, recoveries, restarts) come with
-// the leadership layer and are not exposed before it exists.
+// The failover category holds what exists: leader elections and the term
+// (session migrations, transaction recoveries and rolling restarts are not
+// built, so they are not exposed).
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface TopologyMetrics {
@@ -70,8 +71,17 @@ export interface HealthMetrics {
   readonly localHealthScore: number;
 }
 
+/** Leadership so far: elections seen and the current term (session migration and 2PC recovery add theirs). */
+export interface FailoverMetrics {
+  /** Leaders this node has seen elected. */
+  readonly leaderElections: number;
+  readonly term: number;
+  readonly isLeader: boolean;
+}
+
 export interface ClusterMetrics {
   readonly topology: TopologyMetrics;
+  readonly failover: FailoverMetrics;
   readonly communication: CommunicationMetrics;
   readonly loadBalancer: LoadBalancerMetrics;
   readonly health: HealthMetrics;
@@ -88,6 +98,7 @@ export class ClusterCounters {
   broadcasts = 0;
   healthChecks = 0;
   failedHealthChecks = 0;
+  leaderElections = 0;
   /** Connection totals of connections that have closed (open ones are read live). */
   closedMessagesIn = 0;
   closedMessagesOut = 0;
@@ -133,6 +144,9 @@ const LEAVES: readonly Leaf[] = [
   ['routing_affinity_hits_total', 'Routes that kept a sticky session', 'counter', (m) => m.loadBalancer.affinityHits],
   ['routing_hotspots_total', 'Nodes turning hot', 'counter', (m) => m.loadBalancer.hotspots],
   ['routing_rebalances_total', 'Rebuilds of the candidate set', 'counter', (m) => m.loadBalancer.rebalances],
+  ['leader_elections_total', 'Leaders this node has seen elected', 'counter', (m) => m.failover.leaderElections],
+  ['raft_term', 'Current Raft term', 'gauge', (m) => m.failover.term],
+  ['is_leader', '1 while this node is the Raft leader', 'gauge', (m) => (m.failover.isLeader ? 1 : 0)],
   ['health_checks_total', 'Health checks run', 'counter', (m) => m.health.checks],
   ['health_checks_failed_total', 'Health checks that found the node unhealthy', 'counter', (m) => m.health.failedChecks],
   ['latency_avg_ms', 'Average heartbeat round trip over peers', 'gauge', (m) => m.health.latencyAvgMs],

@@ -28,6 +28,9 @@
 //     maxEventBuffer          1024              events an async iterator holds before dropping the oldest
 //     maxPayloadBytes         maxFrameBytes/2   largest payload send/request/broadcast accept
 //   leaveLingerMs       1000                    leave(): how long the leave is gossiped before sockets close
+//   leadership          see cluster/leadership.ts: enabled (true), bootstrapExpect (3), voters (from
+//                       membership), stateFile (none: the vote is kept in memory), Raft timing
+//                       (preset: the membership preset)
 import os from 'node:os';
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -41,6 +44,8 @@ import type { RouterOptionsInput } from '../routing/router-options.js';
 import type { RequestTrackerOptionsInput } from '../transport/request-tracker-options.js';
 import type { TlsOptions } from '../transport/transport.js';
 import type { HeartbeatOptionsInput } from '../transport/heartbeat.js';
+import type { LeadershipOptionsInput } from './leadership.js';
+import { nameList, resolveRaftOptions, type RaftOptionsInput } from '../leadership/options.js';
 
 export interface NodeMetadata {
   readonly datacenter?: string;
@@ -79,6 +84,7 @@ export interface ClusterNodeOptionsInput {
   logger?: Logger;
   limits?: ClusterLimitsInput;
   leaveLingerMs?: number;
+  leadership?: LeadershipOptionsInput;
 }
 
 export interface ClusterNodeOptions {
@@ -103,6 +109,7 @@ export interface ClusterNodeOptions {
   readonly logger: Logger;
   readonly limits: Readonly<Required<ClusterLimitsInput>>;
   readonly leaveLingerMs: number;
+  readonly leadership: LeadershipOptionsInput;
 }
 
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -172,7 +179,20 @@ export function resolveClusterNodeOptions(input: ClusterNodeOptionsInput = {}): 
     logger: input.logger ?? pino({ level: 'silent' }),
     limits: Object.freeze(limits),
     leaveLingerMs: integerOption('leaveLingerMs', input.leaveLingerMs ?? 1_000, 0, 60_000),
+    leadership: resolveLeadership(input.leadership ?? {}),
   });
+}
+
+function resolveLeadership(input: LeadershipOptionsInput): LeadershipOptionsInput {
+  if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw new InvalidConfigError('leadership.enabled', 'expected a boolean');
+  if (input.bootstrapExpect !== undefined) integerOption('leadership.bootstrapExpect', input.bootstrapExpect, 1, 1_000);
+  if (input.stateFile !== undefined && (typeof input.stateFile !== 'string' || input.stateFile.length === 0)) {
+    throw new InvalidConfigError('leadership.stateFile', 'expected a file path');
+  }
+  // the timing fields are validated by resolveRaftOptions when the election starts; check them now
+  if (input.voters !== undefined) nameList('leadership.voters', input.voters);
+  resolveRaftOptions({ ...input, name: 'check', voters: undefined } as RaftOptionsInput);
+  return Object.freeze({ ...input });
 }
 
 /** Tags with this prefix carry the node's own addresses in its gossiped metadata. */
