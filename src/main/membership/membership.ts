@@ -17,7 +17,7 @@
 //                        incarnation seen instead of trusting a clock
 import type { Dissemination } from './dissemination.js';
 import type { LocalHealth } from './local-health.js';
-import { overrides, type Member } from './member.js';
+import { overrides } from './member.js';
 import type { MemberTable } from './member-table.js';
 import { EMPTY_BYTES, MemberState, type MemberRecord, type SwimUpdate } from './messages.js';
 import type { SwimOptions } from './options.js';
@@ -78,12 +78,7 @@ export class Membership {
 
   /** Installs alive members without gossip or events (a warm start). */
   restore(records: readonly MemberRecord[], now: number): void {
-    const fresh = [];
-    for (const r of records) {
-      if (r.node === this.options.name || r.state !== MemberState.Alive || r.host.length === 0) continue;
-      fresh.push({ name: r.node, host: r.host, port: r.port, incarnation: r.incarnation, meta: r.meta.length > 0 ? r.meta.slice() : EMPTY_BYTES });
-    }
-    this.table.addAll(fresh, now);
+    this.table.addAll(records, this.options.name, now);
     this.gossip.resize(this.size);
   }
 
@@ -97,84 +92,87 @@ export class Membership {
       return;
     }
     const table = this.table;
-    let m = table.get(node);
+    let m = table.find(node);
     // Hearsay of a death counts only as a suspicion (the member may refute)
     // when it comes from a full-state exchange, or when the member itself
     // spoke to us within the last probe interval.
-    if (state === MemberState.Dead && from !== this.options.name && (pushPull || (m !== undefined && now - m.lastHeard < this.options.probeIntervalMs))) {
+    if (state === MemberState.Dead && from !== this.options.name && (pushPull || (m >= 0 && table.heardWithin(m, now, this.options.probeIntervalMs)))) {
       state = MemberState.Suspect;
     }
-    if (m === undefined) {
+    if (m < 0) {
       if ((state !== MemberState.Alive && state !== MemberState.Suspect) || host.length === 0) return;
       m = table.add(node, host, port, incarnation, state, meta.length > 0 ? meta.slice() : EMPTY_BYTES, now);
       this.gossip.resize(this.size);
-      this.out.event({ type: 'member-joined', member: m.view() });
+      this.out.event({ type: 'member-joined', member: table.view(m) });
       if (state === MemberState.Suspect) this.startSuspicion(m, from, now);
-      else this.gossip.queueUpdate(m.update(from));
+      else this.gossip.queueUpdate(table.update(m, from));
       return;
     }
-    if (!overrides(state, incarnation, m.state, m.incarnation)) {
-      if (state === MemberState.Suspect && m.state === MemberState.Suspect && incarnation === m.incarnation) {
+    const prev = table.state(m);
+    const current = table.incarnation(m);
+    if (!overrides(state, incarnation, prev, current)) {
+      if (state === MemberState.Suspect && prev === MemberState.Suspect && incarnation === current) {
         // Lifeguard: another member's suspicion of the same incarnation confirms ours.
         const s = this.suspicions.get(node);
-        if (s !== undefined && s.confirm(from)) this.gossip.queueUpdate(m.update(from));
-      } else if (incarnation < m.incarnation && m.state === MemberState.Alive && state !== MemberState.Alive) {
+        if (s !== undefined && s.confirm(from)) this.gossip.queueUpdate(table.update(m, from));
+      } else if (incarnation < current && prev === MemberState.Alive && state !== MemberState.Alive) {
         // The sender still spreads an accusation that was refuted: correct it.
         this.correctSender(m);
       }
       return;
     }
-    const wasLive = m.live;
-    const prev = m.state;
-    const newMeta = state === MemberState.Alive && !sameBytes(meta, m.meta) ? meta.slice() : null;
-    m.set(state, incarnation, now, host, port, newMeta);
-    table.changed(m, wasLive);
-    if (m.live !== wasLive) this.gossip.resize(this.size);
+    const wasLive = table.isLive(m);
+    const newMeta = state === MemberState.Alive && !sameBytes(meta, table.meta(m)) ? meta.slice() : null;
+    table.set(m, state, incarnation, now, host, port, newMeta);
+    if (table.isLive(m) !== wasLive) this.gossip.resize(this.size);
     switch (state) {
       case MemberState.Alive:
         this.suspicions.delete(node);
-        if (prev !== MemberState.Alive) this.out.event({ type: 'member-alive', member: m.view() });
-        else if (newMeta !== null) this.out.event({ type: 'member-updated', member: m.view() });
-        this.gossip.queueUpdate(m.update(from));
+        if (prev !== MemberState.Alive) this.out.event({ type: 'member-alive', member: table.view(m) });
+        else if (newMeta !== null) this.out.event({ type: 'member-updated', member: table.view(m) });
+        this.gossip.queueUpdate(table.update(m, from));
         return;
       case MemberState.Suspect:
         this.startSuspicion(m, from, now);
         return;
       case MemberState.Dead:
         this.suspicions.delete(node);
-        this.out.event({ type: 'member-dead', member: m.view(), from });
-        this.gossip.queueUpdate(m.update(from));
+        this.out.event({ type: 'member-dead', member: table.view(m), from });
+        this.gossip.queueUpdate(table.update(m, from));
         return;
       case MemberState.Left:
         this.suspicions.delete(node);
-        this.out.event({ type: 'member-left', member: m.view() });
-        this.gossip.queueUpdate(m.update(from));
+        this.out.event({ type: 'member-left', member: table.view(m) });
+        this.gossip.queueUpdate(table.update(m, from));
         return;
     }
   }
 
-  /** This node's own probe of `m` failed: suspect it, or confirm the open suspicion. */
-  probeFailed(m: Member, now: number): void {
-    if (this.table.get(m.name) !== m) return;
+  /** This node's own probe of member `name` (slot `m` when the probe began) failed: suspect it, or confirm the open suspicion. */
+  probeFailed(m: number, name: string, now: number): void {
+    const table = this.table;
+    if (table.find(name) !== m) return;
     const self = this.options.name;
-    if (m.state === MemberState.Alive) {
-      this.apply(m.name, MemberState.Suspect, m.incarnation, self, '', 0, EMPTY_BYTES, now, false);
+    const state = table.state(m);
+    if (state === MemberState.Alive) {
+      this.apply(name, MemberState.Suspect, table.incarnation(m), self, '', 0, EMPTY_BYTES, now, false);
       // Lifeguard buddy system: the suspected member hears it first, straight from its prober.
-      if (this.lifeguard) this.tell(m.address, m.update(self), this.streamChannel);
-    } else if (m.state === MemberState.Suspect) {
-      const s = this.suspicions.get(m.name);
-      if (s !== undefined && s.incarnation === m.incarnation && s.confirm(self)) this.gossip.queueUpdate(m.update(self));
+      if (this.lifeguard) this.tell(table.address(m), table.update(m, self), this.streamChannel);
+    } else if (state === MemberState.Suspect) {
+      const s = this.suspicions.get(name);
+      if (s !== undefined && s.incarnation === table.incarnation(m) && s.confirm(self)) this.gossip.queueUpdate(table.update(m, self));
     }
   }
 
   /** Declares dead every suspected member whose timeout passed. */
   expireSuspicions(now: number): void {
+    const table = this.table;
     for (const s of this.suspicions.values()) {
       if (s.deadline > now) continue;
       this.suspicions.delete(s.node);
-      const m = this.table.get(s.node);
-      if (m !== undefined && m.state === MemberState.Suspect && m.incarnation === s.incarnation) {
-        this.apply(m.name, MemberState.Dead, m.incarnation, this.options.name, '', 0, EMPTY_BYTES, now, false);
+      const m = table.find(s.node);
+      if (m >= 0 && table.state(m) === MemberState.Suspect && table.incarnation(m) === s.incarnation) {
+        this.apply(s.node, MemberState.Dead, s.incarnation, this.options.name, '', 0, EMPTY_BYTES, now, false);
       }
     }
   }
@@ -201,15 +199,17 @@ export class Membership {
     return { node: o.name, host: o.host, port: o.port, incarnation: this.incarnationValue, state, meta: this.meta };
   }
 
-  private startSuspicion(m: Member, from: string, now: number): void {
+  private startSuspicion(m: number, from: string, now: number): void {
     const o = this.options;
+    const table = this.table;
     const n = this.size;
     const minMs = Math.floor(o.suspicionMult * Math.max(SUSPICION_MIN_SCALE, Math.log10(n)) * o.probeIntervalMs);
     const maxMs = this.lifeguard ? minMs * o.suspicionMaxTimeoutMult : minMs;
     const expected = this.lifeguard ? Math.max(0, Math.min(o.suspicionConfirmations, n - 2)) : 0;
-    this.suspicions.set(m.name, new Suspicion(m.name, m.incarnation, from, now, minMs, maxMs, expected));
-    this.out.event({ type: 'member-suspected', member: m.view(), from });
-    this.gossip.queueUpdate(m.update(from));
+    const name = table.name(m);
+    this.suspicions.set(name, new Suspicion(name, table.incarnation(m), from, now, minMs, maxMs, expected));
+    this.out.event({ type: 'member-suspected', member: table.view(m), from });
+    this.gossip.queueUpdate(table.update(m, from));
   }
 
   private applyAboutSelf(state: MemberState, incarnation: number, from: string): void {
@@ -237,13 +237,14 @@ export class Membership {
   }
 
   private tellSelf(name: string, channel: 'stream' | 'packet'): void {
-    const m = this.table.get(name);
-    if (m !== undefined && m.live) this.tell(m.address, this.selfUpdate(MemberState.Alive), channel);
+    const m = this.table.find(name);
+    if (m >= 0 && this.table.isLive(m)) this.tell(this.table.address(m), this.selfUpdate(MemberState.Alive), channel);
   }
 
-  private correctSender(about: Member): void {
-    const sender = this.table.get(this.sender);
-    if (sender !== undefined && sender !== about && sender.live) this.tell(sender.address, about.update(this.options.name), 'packet');
+  private correctSender(about: number): void {
+    const table = this.table;
+    const sender = table.find(this.sender);
+    if (sender >= 0 && sender !== about && table.isLive(sender)) this.tell(table.address(sender), table.update(about, this.options.name), 'packet');
   }
 
   /** Sends one update straight to `to`. */

@@ -11,8 +11,7 @@
 // probe timeout is derived.
 import type { Dissemination } from './dissemination.js';
 import type { LocalHealth } from './local-health.js';
-import type { Member } from './member.js';
-import { isAlive, type MemberTable } from './member-table.js';
+import type { MemberTable } from './member-table.js';
 import type { Membership } from './membership.js';
 import { MemberState, type Channel } from './messages.js';
 import type { SwimOptions } from './options.js';
@@ -20,7 +19,9 @@ import type { Outbox } from './outbox.js';
 import type { Piggyback } from './piggyback.js';
 
 interface Probe {
-  readonly target: Member;
+  /** The target's slot, and its name (the slot is checked against it before use: a forgotten slot may be reused). */
+  readonly target: number;
+  readonly targetName: string;
   readonly seq: number;
   readonly startedAt: number;
   readonly timeoutAt: number;
@@ -49,7 +50,8 @@ export class Prober {
   private readonly lifeguard: boolean;
   private readonly adaptive: boolean;
   private readonly fallback: boolean;
-  private readonly helpers: Member[] = [];
+  private readonly helpers: number[] = [];
+  private readonly isAlive = (s: number): boolean => this.table.state(s) === MemberState.Alive;
 
   constructor(
     private readonly options: SwimOptions,
@@ -117,7 +119,7 @@ export class Prober {
       if (!p.indirect && now >= p.timeoutAt) this.probeIndirect(p);
       if (!p.retried && now >= p.retryAt) {
         p.retried = true;
-        this.ping(p.target, p.seq, 'packet');
+        if (this.current(p)) this.ping(p.target, p.seq, 'packet');
       }
       if (now >= p.endAt) this.probeFailed(p, now);
     }
@@ -140,14 +142,16 @@ export class Prober {
     if (p !== null && seq === p.seq) p.nacks++;
   }
 
-  /** Sends a ping to `target`; a suspected target gets its suspicion first (Lifeguard buddy system). */
-  ping(target: Member, seq: number, channel: Channel): void {
+  /** Sends a ping to member `target`; a suspected target gets its suspicion first (Lifeguard buddy system). */
+  ping(target: number, seq: number, channel: Channel): void {
     const o = this.options;
-    this.piggyback.fill(this.lifeguard && target.state === MemberState.Suspect ? target.update(o.name) : null, target.name);
-    this.out.send(target.address, channel, {
+    const table = this.table;
+    const name = table.name(target);
+    this.piggyback.fill(this.lifeguard && table.state(target) === MemberState.Suspect ? table.update(target, o.name) : null, name);
+    this.out.send(table.address(target), channel, {
       type: 'SwimPing',
       seq,
-      target: target.name,
+      target: name,
       source: o.name,
       sourceHost: o.host,
       sourcePort: o.port,
@@ -160,12 +164,12 @@ export class Prober {
     const interval = this.scaled(this.options.probeIntervalMs);
     this.nextProbeAt = now + interval;
     const target = this.table.nextProbeTarget();
-    if (target === null) return;
+    if (target < 0) return;
     const seq = this.nextSeq();
     const timeoutAt = now + Math.min(this.timeoutMs(), interval - 1);
     const endAt = now + interval;
     const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
-    this.probe = { target, seq, startedAt: now, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
+    this.probe = { target, targetName: this.table.name(target), seq, startedAt: now, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
     this.ping(target, seq, 'packet');
   }
 
@@ -177,15 +181,18 @@ export class Prober {
     const helpers = this.helpers;
     // On a lossy network (measured), more helpers: k / delivery, at most 2k.
     const k = Math.min(2 * o.indirectChecks, Math.round(o.indirectChecks / Math.max(0.5, this.delivery)));
-    this.table.sample(k, p.target, isAlive, helpers, 0);
+    if (!this.current(p)) return;
+    const table = this.table;
+    const target = table.endpoint(p.target);
+    table.sample(k, p.target, this.isAlive, helpers, 0);
     for (const h of helpers) {
-      this.piggyback.fill(null, h.name);
-      this.out.send(h.address, 'packet', {
+      this.piggyback.fill(null, table.name(h));
+      this.out.send(table.address(h), 'packet', {
         type: 'SwimPingReq',
         seq: p.seq,
-        target: p.target.name,
-        targetHost: p.target.host,
-        targetPort: p.target.port,
+        target: p.targetName,
+        targetHost: target.host,
+        targetPort: target.port,
         wantNack: this.lifeguard,
         source: o.name,
         sourceHost: o.host,
@@ -205,8 +212,13 @@ export class Prober {
     this.probe = null;
     // Lifeguard IV-A: missing nacks mean this node may be the one that cannot hear.
     if (this.lifeguard && (p.expectedNacks === 0 || p.nacks < p.expectedNacks)) this.health.apply(1);
-    this.out.event({ type: 'probe-failed', node: p.target.name });
-    this.view.probeFailed(p.target, now);
+    this.out.event({ type: 'probe-failed', node: p.targetName });
+    this.view.probeFailed(p.target, p.targetName, now);
+  }
+
+  /** True while the probe's target is still the member in its slot (not forgotten meanwhile). */
+  private current(p: Probe): boolean {
+    return this.table.find(p.targetName) === p.target;
   }
 
   private measureRtt(sample: number): void {

@@ -8,9 +8,9 @@ export interface Random {
   nextFloat(): number;
 }
 
-/** Shuffles `items` in place (Fisher-Yates) with the given source. */
-export function shuffle<T>(items: T[], rng: Random): void {
-  for (let i = items.length - 1; i > 0; i--) {
+/** Shuffles the first `length` items in place (Fisher-Yates) with the given source; arrays and typed arrays alike. */
+export function shuffle<T>(items: { [index: number]: T; readonly length: number }, rng: Random, length = items.length): void {
+  for (let i = length - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
     const t = items[i];
     items[i] = items[j];

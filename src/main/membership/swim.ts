@@ -18,8 +18,9 @@ import { InvalidConfigError, InvalidMessageError } from '../../shared/errors.js'
 import { Dissemination } from './dissemination.js';
 import type { SwimEvent, SwimStep } from './events.js';
 import { LocalHealth } from './local-health.js';
-import { addressOf, STATE_NAMES, type LocalState, type Member, type MemberView } from './member.js';
-import { isAlive, MemberTable } from './member-table.js';
+import { addressOf, STATE_NAMES, type LocalState, type MemberView } from './member.js';
+import { MemberDirectory } from './member-directory.js';
+import { MemberTable } from './member-table.js';
 import { Membership } from './membership.js';
 import {
   EMPTY_BYTES,
@@ -44,6 +45,12 @@ export type { SwimEvent, SwimStep };
 export interface SwimDeps {
   readonly rng: Random;
   readonly now: number;
+  /**
+   * Where member names and addresses are interned. Cores in one process that
+   * know the same members (a simulation) share one so that each name is held
+   * once; by default each core has its own.
+   */
+  readonly directory?: MemberDirectory;
 }
 
 /** How long a seen user broadcast is remembered so it is delivered once. */
@@ -63,10 +70,10 @@ export class Swim {
   private readonly health: LocalHealth;
   private readonly gossip: Dissemination;
   private readonly relays = new PingReqRelays();
-  /** Pings sent to dead members in the current reconnect round, by seq. */
-  private readonly reconnects = new Map<number, Member>();
+  /** Pings sent to dead members in the current reconnect round: seq -> their address. */
+  private readonly reconnects = new Map<number, string>();
   private readonly seen = new Map<string, number>();
-  private readonly picked: Member[] = [];
+  private readonly picked: number[] = [];
   private readonly piggyback: Piggyback;
   private readonly prober: Prober;
 
@@ -77,6 +84,7 @@ export class Swim {
   private seeds: readonly string[] = [];
   private joinAttempts = 0;
   private nextJoinAt = Infinity;
+  private nextHeardSweepAt = 0;
 
   constructor(input: SwimOptionsInput | SwimOptions, deps: SwimDeps) {
     const o = resolveSwimOptions(input);
@@ -85,7 +93,7 @@ export class Swim {
     this.address = addressOf(o.host, o.port);
     this.rng = deps.rng;
     this.budgetBytes = o.maxPacketBytes - PIGGYBACK_RESERVE_BYTES;
-    this.table = new MemberTable(deps.rng);
+    this.table = new MemberTable(deps.rng, deps.directory ?? new MemberDirectory());
     this.health = new LocalHealth(o.awarenessMaxMultiplier);
     this.gossip = new Dissemination(o.retransmitMult, o.broadcastShare);
     this.view = new Membership(o, this.table, this.gossip, this.health, this.out);
@@ -123,18 +131,22 @@ export class Swim {
   }
 
   member(name: string): MemberView | undefined {
-    return this.table.get(name)?.view();
+    const m = this.table.find(name);
+    return m < 0 ? undefined : this.table.view(m);
   }
 
   /** Every other member this node remembers, dead and left ones included. */
   members(): MemberView[] {
-    return this.table.all.map((m) => m.view());
+    const table = this.table;
+    const out: MemberView[] = [];
+    for (let i = 0; i < table.size; i++) out.push(table.view(table.at(i)));
+    return out;
   }
 
   /** The state of `name` in this node's view, or undefined when unknown. */
   stateOf(name: string): LocalState | undefined {
-    const m = this.table.get(name);
-    return m === undefined ? undefined : STATE_NAMES[m.state];
+    const m = this.table.find(name);
+    return m < 0 ? undefined : STATE_NAMES[this.table.state(m)];
   }
 
   /** The earliest time at which tick() has work to do. */
@@ -234,9 +246,13 @@ export class Swim {
       if (this.gossip.pending) this.gossipRound(now);
       this.nextGossipAt = now + this.options.gossipIntervalMs;
     }
+    if (now >= this.nextHeardSweepAt) {
+      this.table.forgetHeard(now, this.options.probeIntervalMs);
+      this.nextHeardSweepAt = now + this.options.probeIntervalMs;
+    }
     if (now >= this.nextPushPullAt) {
-      const m = this.table.random(isAlive, now);
-      if (m !== null) this.sendPushPull(m.address, false, false);
+      const m = this.table.random(this.isAlive, now);
+      if (m >= 0) this.sendPushPull(this.table.address(m), false, false);
       this.nextPushPullAt = now + this.pushPullIntervalMs();
     }
     if (now >= this.nextReconnectAt) {
@@ -245,9 +261,9 @@ export class Swim {
       // sides reconcile with a push-pull (handled with the ack).
       this.reconnects.clear();
       const m = this.table.nextDead();
-      if (m !== null) {
+      if (m >= 0) {
         const seq = this.prober.nextSeq();
-        this.reconnects.set(seq, m);
+        this.reconnects.set(seq, this.table.address(m));
         this.prober.ping(m, seq, 'packet');
       }
       // A node that knows no live member (its join failed, or everyone it knew
@@ -266,8 +282,8 @@ export class Swim {
     }
     const view = this.view;
     const updates = msg.updates;
-    const sender = this.table.get(msg.source);
-    if (sender !== undefined) sender.lastHeard = now;
+    const sender = this.table.find(msg.source);
+    if (sender >= 0) this.table.heardFrom(sender, now);
     view.sender = msg.source;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i];
@@ -279,14 +295,16 @@ export class Swim {
       case 'SwimPing': {
         if (msg.target !== this.name) return;
         // A member we consider suspect or dead hears it in the ack, so it refutes at once.
-        const src = this.table.get(msg.source);
+        const table = this.table;
+        const src = table.find(msg.source);
         const pb = this.piggyback;
-        pb.fill(src !== undefined && src.state !== MemberState.Alive ? src.update(this.name) : null, msg.source);
+        pb.fill(src >= 0 && table.state(src) !== MemberState.Alive ? table.update(src, this.name) : null, msg.source);
         this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: EMPTY_BYTES, updates: pb.updates, broadcasts: pb.broadcasts });
         return;
       }
       case 'SwimPingReq': {
-        const target = msg.targetHost.length > 0 ? addressOf(msg.targetHost, msg.targetPort) : this.table.get(msg.target)?.address;
+        const known = msg.targetHost.length > 0 ? -1 : this.table.find(msg.target);
+        const target = msg.targetHost.length > 0 ? addressOf(msg.targetHost, msg.targetPort) : known >= 0 ? this.table.address(known) : undefined;
         if (target === undefined) return;
         const seq = this.prober.nextSeq();
         const timeout = this.prober.timeoutMs();
@@ -311,7 +329,7 @@ export class Swim {
         const dead = this.reconnects.get(msg.seq);
         if (dead !== undefined) {
           this.reconnects.delete(msg.seq);
-          this.sendPushPull(dead.address, false, false);
+          this.sendPushPull(dead, false, false);
           return;
         }
         this.relays.ack(msg.seq, msg.source, this.out.sends);
@@ -355,7 +373,8 @@ export class Swim {
 
   private sendPushPull(to: string, join: boolean, reply: boolean): void {
     const records: MemberRecord[] = [this.view.selfRecord(this.stateValue === 'left' ? MemberState.Left : MemberState.Alive)];
-    for (const m of this.table.all) records.push(m.record);
+    const table = this.table;
+    for (let i = 0; i < table.size; i++) records.push(table.record(table.at(i)));
     this.out.send(to, 'stream', { type: 'SwimPushPull', join, reply, source: this.name, members: records, userState: EMPTY_BYTES });
   }
 
@@ -365,8 +384,8 @@ export class Swim {
       this.stateValue = 'alive';
       this.out.event({ type: 'join-failed', attempts: this.joinAttempts });
       // Members heard of by gossip meanwhile can still give the full state.
-      const m = this.table.random(isAlive, now);
-      if (m !== null) this.sendPushPull(m.address, true, false);
+      const m = this.table.random(this.isAlive, now);
+      if (m >= 0) this.sendPushPull(this.table.address(m), true, false);
       return;
     }
     this.joinAttempts++;
@@ -378,17 +397,20 @@ export class Swim {
 
   private gossipRound(now: number): void {
     const targets = this.picked;
-    this.table.sample(this.options.gossipNodes, null, this.stateValue === 'left' ? isAlive : this.gossipTarget, targets, now);
+    const table = this.table;
+    table.sample(this.options.gossipNodes, -1, this.stateValue === 'left' ? this.isAlive : this.gossipTarget, targets, now);
     for (const t of targets) {
-      if (this.piggyback.fill(null, t.name) === 0) break;
-      this.out.send(t.address, 'packet', { type: 'SwimGossip', source: this.name, updates: this.piggyback.updates, broadcasts: this.piggyback.broadcasts });
+      if (this.piggyback.fill(null, table.name(t)) === 0) break;
+      this.out.send(table.address(t), 'packet', { type: 'SwimGossip', source: this.name, updates: this.piggyback.updates, broadcasts: this.piggyback.broadcasts });
     }
     targets.length = 0;
   }
 
   /** Gossip goes to live members, and for gossipToTheDeadMs to dead ones, so a wrongly declared member learns it and refutes. */
-  private readonly gossipTarget = (m: Member, now: number): boolean =>
-    m.live || (m.state === MemberState.Dead && now - m.since < this.options.gossipToTheDeadMs);
+  private readonly gossipTarget = (m: number, now: number): boolean =>
+    this.table.isLive(m) || (this.table.state(m) === MemberState.Dead && now - this.table.since(m) < this.options.gossipToTheDeadMs);
+
+  private readonly isAlive = (m: number): boolean => this.table.state(m) === MemberState.Alive;
 
   /** The push-pull interval, stretched above 32 members so full-state traffic grows slowly with N. */
   private pushPullIntervalMs(): number {

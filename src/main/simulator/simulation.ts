@@ -10,6 +10,7 @@
 import { InvalidConfigError } from '../../shared/errors.js';
 import { messageBytes, type Channel, type MemberRecord, type SwimMessage } from '../membership/messages.js';
 import { DEFAULT_PORT, resolveSwimOptions, type SwimOptions, type SwimOptionsInput } from '../membership/options.js';
+import { MemberDirectory } from '../membership/member-directory.js';
 import { Swim, type SwimStep } from '../membership/swim.js';
 import { MemberState } from '../membership/messages.js';
 import { EventQueue, type TimedEvent } from './event-queue.js';
@@ -106,6 +107,8 @@ export class Simulation {
   private readonly byName = new Map<string, number>();
   private readonly byAddress = new Map<string, number>();
   private readonly swimInput: SimSwimOptions;
+  /** Member names and addresses, interned once for every simulated node. */
+  private readonly directory = new MemberDirectory();
   private readonly recorder: Recorder;
   private readonly backlogLimit: number;
   private partitionChangedAt = -Infinity;
@@ -221,7 +224,7 @@ export class Simulation {
   }
 
   private createSwim(name: string, incarnation: number): Swim {
-    return new Swim({ ...this.swimInput, name, host: name, port: DEFAULT_PORT, initialIncarnation: incarnation }, { rng: this.rng.fork(), now: this.clock });
+    return new Swim({ ...this.swimInput, name, host: name, port: DEFAULT_PORT, initialIncarnation: incarnation }, { rng: this.rng.fork(), now: this.clock, directory: this.directory });
   }
 
   private idx(name: string): number {
