@@ -116,7 +116,7 @@ describe('file transfer', () => {
     tamper(conn, (chunk) => {
       if (chunk.index !== 5 || corrupted > 0) return null;
       corrupted++;
-      const data = chunk.data.slice();
+      const data = new Uint8Array(chunk.data); // a copy (Buffer.slice would be a view)
       data[1000] ^= 0x40;
       return data;
     });

@@ -161,7 +161,7 @@ export class IncomingTransfer implements TransferEndpoint {
       void this.fail(new TransferFailedError(this.setup.name, 'protocol: a second request without the digest'), true);
       return;
     }
-    void this.#seal(request.digest.slice()).catch((error: unknown) =>
+    void this.#seal(new Uint8Array(request.digest)).catch((error: unknown) =>
       this.fail(error instanceof ClusterwireError ? error : new TransferFailedError(this.setup.name, (error as Error).message, { cause: error }), true),
     );
   }

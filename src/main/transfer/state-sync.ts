@@ -93,7 +93,7 @@ export class StateSync {
       syncRefused: (ack, correlationId, connection) => {
         const pull = this.#pulls.get(correlationId);
         if (pull === undefined || pull.connection !== connection) return;
-        this.#settle(correlationId, errorFromReason(pull.service, ack.reason, true));
+        this.#settle(correlationId, errorFromReason(pull.service, ack.reason, false));
       },
     });
   }
@@ -171,11 +171,11 @@ export class StateSync {
     if (!Number.isSafeInteger(totalBytes) || totalBytes > this.options.maxSnapshotBytes) {
       return this.#settle(id, new TransferRefusedError(pull.service, `a snapshot of ${totalBytes} bytes exceeds maxSnapshotBytes (${this.options.maxSnapshotBytes})`));
     }
-    const expected = response.digest.slice();
+    const expected = new Uint8Array(response.digest);
     const snapshot = (bytes: Uint8Array): Snapshot => ({ version: response.version, baseVersion: response.full ? 0 : response.baseVersion, full: response.full, bytes });
     if (response.transferId === 0) {
       if (response.inlineData.length !== totalBytes) return fail(`${response.inlineData.length} inline bytes, ${totalBytes} announced`);
-      const bytes = response.inlineData.slice();
+      const bytes = new Uint8Array(response.inlineData);
       const actual = sha256(bytes);
       if (!sameDigest(actual, expected)) return this.#settle(id, new DigestMismatchError(pull.service, hex(expected), hex(actual)));
       return this.#settle(id, snapshot(bytes));
