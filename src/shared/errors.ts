@@ -486,43 +486,43 @@ export class NodeStoppedError extends ClusterwireError {
 
 export class TransferRefusedError extends ClusterwireError {
   constructor(
-    /** The file name or service the transfer was for. */
-    readonly name: string,
+    /** The file name (or state service) the transfer was for. */
+    readonly transfer: string,
     readonly reason: string,
   ) {
-    super(ErrorCode.TRANSFER_REFUSED, `transfer of ${JSON.stringify(name)} refused: ${reason}`);
+    super(ErrorCode.TRANSFER_REFUSED, `transfer of ${JSON.stringify(transfer)} refused: ${reason}`);
   }
 }
 
 export class TransferFailedError extends ClusterwireError {
   constructor(
-    readonly name: string,
+    readonly transfer: string,
     readonly reason: string,
     options?: ClusterwireErrorOptions,
   ) {
-    super(ErrorCode.TRANSFER_FAILED, `transfer of ${JSON.stringify(name)} failed: ${reason}`, options);
+    super(ErrorCode.TRANSFER_FAILED, `transfer of ${JSON.stringify(transfer)} failed: ${reason}`, options);
   }
 }
 
 export class DigestMismatchError extends ClusterwireError {
   constructor(
-    readonly name: string,
+    readonly transfer: string,
     /** Hex of the digest announced by the sender. */
     readonly expected: string,
     /** Hex of the digest of the bytes received. */
     readonly actual: string,
   ) {
-    super(ErrorCode.DIGEST_MISMATCH, `${JSON.stringify(name)}: digest ${actual} does not match the announced ${expected}`);
+    super(ErrorCode.DIGEST_MISMATCH, `${JSON.stringify(transfer)}: digest ${actual} does not match the announced ${expected}`);
   }
 }
 
 export class TransferCancelledError extends ClusterwireError {
   constructor(
-    readonly name: string,
+    readonly transfer: string,
     readonly reason: string,
     /** True when the peer cancelled; false when this node did. */
     readonly byPeer: boolean,
   ) {
-    super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(name)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
+    super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(transfer)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
   }
 }
