@@ -10,12 +10,14 @@
 import { InvalidConfigError } from '../../shared/errors.js';
 import { messageBytes, type Channel, type MemberRecord, type SwimMessage } from '../membership/messages.js';
 import { DEFAULT_PORT, resolveSwimOptions, type SwimOptions, type SwimOptionsInput } from '../membership/options.js';
+import type { Keyring } from '../membership/keyring.js';
 import { MemberDirectory } from '../membership/member-directory.js';
 import { Swim, type SwimStep } from '../membership/swim.js';
 import { MemberState } from '../membership/messages.js';
 import { EventQueue, type TimedEvent } from './event-queue.js';
 import { resolveLinkModel, SimNetwork, type LinkModel } from './network.js';
 import { Sfc32 } from './prng.js';
+import { SealedNetwork } from './sealed-network.js';
 import { distribution, Recorder, type Distribution, type FalseDeclaration } from './recorder.js';
 
 export type NodeStatus = 'up' | 'paused' | 'crashed';
@@ -35,6 +37,15 @@ export interface SimulationOptions {
   readonly graceMs?: number;
   /** Datagrams a paused node's socket buffers before dropping (default 256). */
   readonly pausedBacklog?: number;
+  /**
+   * AES-256-GCM keys (32 bytes each, the first primary) every node starts
+   * with. Given, every message travels as a sealed packet that the receiver
+   * must open with its own keyring (sealed-network.ts): keyring(name) rotates
+   * keys. Default: messages travel as objects.
+   */
+  readonly keys?: readonly Uint8Array[];
+  /** The cluster name sealed packets authenticate (default 'sim'). */
+  readonly cluster?: string;
 }
 
 export interface View {
@@ -62,6 +73,8 @@ export interface SimulationReport {
   readonly messagesPerProbePeriod: number;
   readonly messagesSent: number;
   readonly messagesDelivered: number;
+  /** Packets dropped because the receiver could not open them (only with `keys`). */
+  readonly rejectedPackets: number;
   /** Broadcasts that had not reached every live node when the report was taken. */
   readonly undeliveredBroadcasts: number;
   /** The raw samples behind the distributions (for charts). */
@@ -78,6 +91,8 @@ interface SimEvent extends TimedEvent {
   readonly node: number;
   readonly from: string;
   readonly message: SwimMessage | null;
+  /** The sealed packet carrying `message` (with `keys`), opened on delivery. */
+  readonly packet: Uint8Array | null;
   readonly channel: Channel;
 }
 
@@ -109,6 +124,7 @@ export class Simulation {
   private readonly swimInput: SimSwimOptions;
   /** Member names and addresses, interned once for every simulated node. */
   private readonly directory = new MemberDirectory();
+  private readonly sealed: SealedNetwork | null = null;
   private readonly recorder: Recorder;
   private readonly backlogLimit: number;
   private partitionChangedAt = -Infinity;
@@ -148,6 +164,7 @@ export class Simulation {
       this.byAddress.set(address, i);
       this.nodes.push({ index: i, name: names[i], address, swim: this.createSwim(names[i], 0), status: 'up', tickAt: Infinity, backlog: [], incarnation: 0, lastFaultAt: -Infinity });
     }
+    if (opts.keys !== undefined) this.sealed = new SealedNetwork(opts.cluster ?? 'sim', this.nodes.map((x) => x.address), opts.keys);
     if ((opts.start ?? 'converged') === 'converged') {
       const records: MemberRecord[] = this.nodes.map((x) => ({ node: x.name, host: x.name, port: DEFAULT_PORT, incarnation: 0, state: MemberState.Alive, meta: new Uint8Array(0) }));
       for (const x of this.nodes) {
@@ -177,8 +194,7 @@ export class Simulation {
       const node = nodes[ev.node];
       if (ev.kind === DELIVER) {
         if (node.status === 'up') {
-          this.delivered++;
-          this.process(node, node.swim.receive(ev.from, ev.message as SwimMessage, ev.at, ev.channel));
+          this.deliver(node, ev);
         } else if (node.status === 'paused' && node.backlog.length < this.backlogLimit) {
           node.backlog.push(ev);
         }
@@ -188,6 +204,20 @@ export class Simulation {
       }
     }
     this.clock = end;
+  }
+
+  private deliver(node: SimNode, ev: SimEvent): void {
+    if (ev.packet === null) {
+      this.delivered++;
+      this.process(node, node.swim.receive(ev.from, ev.message as SwimMessage, this.clock, ev.channel));
+      return;
+    }
+    const messages = (this.sealed as SealedNetwork).open(node.index, ev.packet);
+    if (messages === null) return;
+    for (const m of messages) {
+      this.delivered++;
+      this.process(node, node.swim.receive(ev.from, m, this.clock, ev.channel));
+    }
   }
 
   private process(node: SimNode, step: SwimStep): void {
@@ -200,8 +230,9 @@ export class Simulation {
       const to = this.byAddress.get(s.to);
       if (to === undefined) continue;
       const copies = this.network.route(node.index, to, s.channel === 'stream');
+      const packet = copies > 0 && this.sealed !== null ? this.sealed.seal(node.index, s.message) : null;
       for (let c = 0; c < copies; c++) {
-        this.queue.push({ at: now + this.network.delays[c], seq: 0, kind: DELIVER, node: to, from: node.address, message: s.message, channel: s.channel });
+        this.queue.push({ at: now + this.network.delays[c], seq: 0, kind: DELIVER, node: to, from: node.address, message: s.message, packet, channel: s.channel });
       }
     }
     if (step.events.length > 0) this.onEvents(node, step);
@@ -219,7 +250,7 @@ export class Simulation {
     if (d < this.clock) d = this.clock;
     if (d < node.tickAt) {
       node.tickAt = d;
-      this.queue.push({ at: d, seq: 0, kind: TICK, node: node.index, from: '', message: null, channel: 'packet' });
+      this.queue.push({ at: d, seq: 0, kind: TICK, node: node.index, from: '', message: null, packet: null, channel: 'packet' });
     }
   }
 
@@ -266,7 +297,7 @@ export class Simulation {
     const backlog = node.backlog;
     node.backlog = [];
     this.process(node, node.swim.tick(this.clock));
-    for (const ev of backlog) this.process(node, node.swim.receive(ev.from, ev.message as SwimMessage, this.clock, ev.channel));
+    for (const ev of backlog) this.deliver(node, ev);
   }
 
   /**
@@ -323,6 +354,13 @@ export class Simulation {
   /** Sets the model of the one-way link from -> to. */
   setLink(from: string, to: string, model: Partial<LinkModel>): void {
     this.network.setLink(this.idx(from), this.idx(to), resolveLinkModel(model, this.network.defaultLink));
+  }
+
+  /** The keyring of node `name` (only with `keys`): install, use and remove keys on it. */
+  keyring(name: string): Keyring {
+    const i = this.idx(name);
+    if (this.sealed === null) throw new InvalidConfigError('keys', 'the simulation was created without keys');
+    return this.sealed.keyring(i);
   }
 
   /** Injects a user broadcast at `name`; its dissemination time is recorded. Returns its topic. */
@@ -401,6 +439,7 @@ export class Simulation {
       messagesPerProbePeriod: perMemberPerSecond * (this.options.probeIntervalMs / 1000),
       messagesSent: this.sent,
       messagesDelivered: this.delivered,
+      rejectedPackets: this.sealed === null ? 0 : this.sealed.rejectedTotal,
       undeliveredBroadcasts: r.pendingSpreads,
       samples: { detection: [...r.detections], dissemination: [...r.disseminations], infection: r.infectionCurves },
     };
