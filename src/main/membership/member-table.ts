@@ -282,7 +282,7 @@ export class MemberTable {
   random(accept: SlotFilter, now: number): number {
     this.sample(1, -1, accept, this.picked, now);
     const s = this.picked.length > 0 ? this.picked[0] : -1;
-    this.picked.length = 0;
+    if (s >= 0) this.picked.length = 0;
     return s;
   }
 

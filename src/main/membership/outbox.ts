@@ -24,8 +24,9 @@ export class Outbox {
     const events = this.events;
     this.sends = step.sends;
     this.events = step.events;
-    this.sends.length = 0;
-    this.events.length = 0;
+    // Truncating an array that is already empty is not free: skip it.
+    if (this.sends.length > 0) this.sends.length = 0;
+    if (this.events.length > 0) this.events.length = 0;
     step.sends = sends;
     step.events = events;
     return step;

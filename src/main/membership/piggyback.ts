@@ -32,8 +32,8 @@ export class Piggyback {
     const items = u.length + b.length;
     this.updates = u.length === 0 ? NO_UPDATES : u.slice();
     this.broadcasts = b.length === 0 ? NO_BROADCASTS : b.slice();
-    u.length = 0;
-    b.length = 0;
+    if (u.length > 0) u.length = 0;
+    if (b.length > 0) b.length = 0;
     return items;
   }
 }

@@ -95,7 +95,7 @@ export class RetransmitQueue<T> {
       while (buckets.length <= t) buckets.push([]);
       buckets[t].push(entry);
     }
-    moved.length = 0;
+    if (moved.length > 0) moved.length = 0;
     return used;
   }
 

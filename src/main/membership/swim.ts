@@ -403,7 +403,7 @@ export class Swim {
       if (this.piggyback.fill(null, table.name(t)) === 0) break;
       this.out.send(table.address(t), 'packet', { type: 'SwimGossip', source: this.name, updates: this.piggyback.updates, broadcasts: this.piggyback.broadcasts });
     }
-    targets.length = 0;
+    if (targets.length > 0) targets.length = 0;
   }
 
   /** Gossip goes to live members, and for gossipToTheDeadMs to dead ones, so a wrongly declared member learns it and refutes. */
