@@ -1,8 +1,7 @@
-// `npm start`: two nodes on loopback talk through the clusterwire transport:
+// `clusterwire demo wire`: two nodes on loopback talk through the transport:
 // a handshake with a shared secret, request/response round trips, a burst of
 // one-way messages, an impostor with the wrong secret refused, and a peer
-// sending a corrupted frame cut off. (The cluster demo of five processes
-// replaces this once the ClusterNode facade exists.)
+// sending a corrupted frame cut off.
 import net from 'node:net';
 import { once } from 'node:events';
 import { ClusterwireError, encodeMessage, Messenger } from './index.js';
@@ -10,7 +9,7 @@ import { ClusterwireError, encodeMessage, Messenger } from './index.js';
 const SECRET = 'demo secret, at least sixteen bytes';
 const BURST = 200_000;
 
-async function main(): Promise<void> {
+export async function wireDemo(): Promise<void> {
   const a = new Messenger({ nodeId: 'node-a', cluster: 'demo', secret: SECRET, heartbeats: false });
   const b = new Messenger({ nodeId: 'node-b', cluster: 'demo', secret: SECRET, heartbeats: false });
   let received = 0;
@@ -77,4 +76,3 @@ async function main(): Promise<void> {
   console.log('\ndone: every socket closed.');
 }
 
-await main();
