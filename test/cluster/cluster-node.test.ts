@@ -2,6 +2,10 @@
 // converge, answer requests between every pair, receive broadcasts (direct
 // and gossiped), route around a failed node, fail fast for a node that is
 // gone, and stop cleanly.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterNode, ClusterwireError, type ClusterEvent } from '../../src/main/index.js';
 import { until } from '../support/until.js';
@@ -13,12 +17,21 @@ const FAST = { preset: 'local' as const, host: '127.0.0.1', port: 0, cluster: 't
 describe('ClusterNode: five nodes on loopback', () => {
   const nodes: ClusterNode[] = [];
   const seen: ClusterEvent[][] = [];
+  const inbox = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-inbox-'));
 
   beforeAll(async () => {
     const first = await ClusterNode.start({ ...FAST, nodeId: 'n0', metadata: { datacenter: 'dc1', rack: 'r1' } });
     nodes.push(first);
     for (let i = 1; i < 5; i++) {
-      nodes.push(await ClusterNode.start({ ...FAST, nodeId: `n${i}`, seeds: [first.gossipAddress], metadata: { datacenter: i % 2 === 0 ? 'dc1' : 'dc2', tags: { role: 'worker' } } }));
+      nodes.push(
+        await ClusterNode.start({
+          ...FAST,
+          nodeId: `n${i}`,
+          seeds: [first.gossipAddress],
+          metadata: { datacenter: i % 2 === 0 ? 'dc1' : 'dc2', tags: { role: 'worker' } },
+          transfers: i === 2 ? { directory: inbox, chunkBytes: 256 * 1024 } : {},
+        }),
+      );
     }
     for (const n of nodes) {
       const events: ClusterEvent[] = [];
@@ -31,6 +44,7 @@ describe('ClusterNode: five nodes on loopback', () => {
 
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
+    fs.rmSync(inbox, { recursive: true, force: true });
   });
 
   it('converges: every node sees all five alive, with their metadata and data ports', () => {
@@ -85,6 +99,26 @@ describe('ClusterNode: five nodes on loopback', () => {
     await nodes[4].broadcast('news', enc.encode('gossip'), { via: 'gossip' });
     await until(() => gossip.size === 4, 10_000, 20);
     expect([...gossip].sort()).toEqual(['n0<-n4', 'n1<-n4', 'n2<-n4', 'n3<-n4']);
+  });
+
+  it('sends a file to a member (verified, in its directory) and pulls a named state from another', async () => {
+    const bytes = crypto.randomBytes(3 * 1024 * 1024 + 17);
+    const received = new Promise<ClusterEvent>((resolve) => nodes[2].once('file-received', resolve));
+    const transfer = await nodes[0].sendFile('n2', bytes, { name: 'blob.bin', chunkBytes: 256 * 1024 });
+    let progress = 0;
+    transfer.on('progress', () => progress++);
+    await transfer.done();
+    const event = await received;
+    expect(event).toMatchObject({ type: 'file-received', file: { name: 'blob.bin', from: 'n0', bytes: bytes.length } });
+    expect(fs.readFileSync(path.join(inbox, 'blob.bin')).equals(bytes)).toBe(true);
+    expect(progress).toBeGreaterThan(0);
+    const refused = await nodes[0].sendFile('n1', bytes.subarray(0, 10), { name: 'x.bin' }).then((t) => t.done()).catch((e: unknown) => e);
+    expect((refused as ClusterwireError).code).toBe('ERR_TRANSFER_REFUSED');
+
+    nodes[1].serveState('catalog', { snapshot: (r) => ({ version: 7, baseVersion: 0, full: true, bytes: enc.encode(`catalog for ${r.from}`) }) });
+    const snapshot = await nodes[3].pullState('n1', 'catalog');
+    expect(snapshot.version).toBe(7);
+    expect(dec.decode(snapshot.bytes)).toBe('catalog for n3');
   });
 
   it('routes by key consistently and by strategy over alive nodes; metrics and Prometheus text reflect the traffic', async () => {

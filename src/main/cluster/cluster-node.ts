@@ -48,6 +48,10 @@ import type { RaftEvent } from '../leadership/events.js';
 import type { RaftMessage, RaftMessageType } from '../leadership/messages.js';
 import { clusterMember, encodeMemberMeta, type ClusterMember } from './members.js';
 import { ClusterCounters, metricsRegistry, type ClusterMetrics } from './metrics.js';
+import { FileTransfers, type SendFileOptions } from '../transfer/file-transfers.js';
+import type { Transfer } from '../transfer/outgoing-transfer.js';
+import type { ReceivedFile } from '../transfer/incoming-transfer.js';
+import { StateSync, type PullOptions, type Snapshot, type StateProvider } from '../transfer/state-sync.js';
 import { resolveClusterNodeOptions, type ClusterNodeOptions, type ClusterNodeOptionsInput } from './options.js';
 
 /** A message, request or gossip broadcast as a handler sees it. */
@@ -131,6 +135,10 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   readonly id: string;
   /** The worker engine (byte work); inline when `workers` is 0. */
   readonly engine: Engine;
+  /** File transfers: send with sendFile(); received files land in transfers.directory and emit 'file-received'. */
+  readonly files: FileTransfers;
+  /** Named state snapshots served to and pulled from peers. */
+  readonly state: StateSync;
   /** The Prometheus registry with this node's series (labels node and cluster). */
   readonly metricsRegistry: Registry;
   /** The address the data listener is bound to. */
@@ -207,6 +215,9 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.dataPort = dataPort;
     this.engine = new Engine({ workers: options.workers });
     this.router = new Router(options.routing);
+    this.files = new FileTransfers(messenger, options.transfers, { engine: options.workers > 0 ? this.engine : null });
+    this.files.on('received', (file) => this.publish({ type: 'file-received', file }));
+    this.state = new StateSync(messenger, options.transfers, { engine: options.workers > 0 ? this.engine : null });
     const m = options.metadata;
     this.router.setNode(this.id, { state: 'alive', datacenter: m.datacenter, rack: m.rack, weight: m.capacity > 0 ? m.capacity : 1, tags: m.tags });
     this.leadership = new Leadership(this.id, options.leadership, options.preset, {
@@ -362,6 +373,29 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       else failed.push({ nodeId: targets[i], error: o.reason as ClusterwireError });
     });
     return { sent, failed };
+  }
+
+  // ------------------------------------------------------------ files and state
+
+  /**
+   * Sends a file (path), bytes or a byte stream (with totalBytes) to a member,
+   * in chunks each verified by SHA-256 on arrival; resumable, throttled,
+   * cancellable. The returned Transfer emits progress; done() settles it.
+   */
+  async sendFile(nodeId: string, source: string | AsyncIterable<Uint8Array> | Uint8Array, options: SendFileOptions = {}): Promise<Transfer> {
+    const connection = await this.connectionTo(nodeId, 'sendFile');
+    return this.files.send(connection, source, options);
+  }
+
+  /** Serves a named state to peers that pull it. */
+  serveState(service: string, provider: StateProvider): void {
+    this.state.serve(service, provider);
+  }
+
+  /** Pulls a named state from a member (full, or incremental since a version), checksum-verified. */
+  async pullState(nodeId: string, service: string, options: PullOptions = {}): Promise<Snapshot> {
+    const connection = await this.connectionTo(nodeId, 'pullState');
+    return this.state.pull(connection, service, options);
   }
 
   // ------------------------------------------------------------ routing
@@ -572,7 +606,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     for (const w of this.joinWaiters) w.reject(stopped);
     this.joinWaiters = [];
     for (const p of this.peers.values()) this.dropPool(p, new NodeStoppedError('request'));
-    await Promise.allSettled([this.membership.close(), this.messenger.close(), this.engine.close()]);
+    await Promise.allSettled([this.files.close(), this.membership.close(), this.messenger.close()]);
+    await this.engine.close();
     for (const s of this.streams) s.end();
     this.streams.clear();
     this.options.logger.info({ node: this.id }, 'clusterwire node stopped');

@@ -6,6 +6,7 @@
 // (`dropped`), so a slow consumer can neither grow the node's memory nor miss
 // that it missed something.
 import type { ClusterMember } from './members.js';
+import type { ReceivedFile } from '../transfer/incoming-transfer.js';
 
 export type ClusterEvent =
   | { readonly type: 'member-joined'; readonly member: ClusterMember }
@@ -17,6 +18,8 @@ export type ClusterEvent =
   | { readonly type: 'member-updated'; readonly member: ClusterMember }
   /** The Raft leader this node follows changed; null while an election runs. `term` is the fencing token. */
   | { readonly type: 'leader-changed'; readonly leader: string | null; readonly term: number }
+  /** A file sent by a member arrived whole and verified in transfers.directory. */
+  | { readonly type: 'file-received'; readonly file: ReceivedFile }
   /** Fewer than a majority of the known members are reachable from here. */
   | { readonly type: 'partition-detected'; readonly reachable: number; readonly total: number }
   /** A majority is reachable again. */

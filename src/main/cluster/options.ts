@@ -28,6 +28,8 @@
 //     maxEventBuffer          1024              events an async iterator holds before dropping the oldest
 //     maxPayloadBytes         maxFrameBytes/2   largest payload send/request/broadcast accept
 //   leaveLingerMs       1000                    leave(): how long the leave is gossiped before sockets close
+//   transfers           {}                      file transfer and state sync: directory (received files; none = refuse),
+//                                               chunkBytes, windowBytes, throttleBytesPerSec, ... (transfer/transfer-options.ts)
 //   leadership          see cluster/leadership.ts: enabled (true), bootstrapExpect (3), voters (from
 //                       membership), stateFile (none: the vote is kept in memory), Raft timing
 //                       (preset: the membership preset)
@@ -45,6 +47,7 @@ import type { RequestTrackerOptionsInput } from '../transport/request-tracker-op
 import type { TlsOptions } from '../transport/transport.js';
 import type { HeartbeatOptionsInput } from '../transport/heartbeat.js';
 import type { LeadershipOptionsInput } from './leadership.js';
+import { resolveFileTransfersOptions, type FileTransfersOptionsInput } from '../transfer/transfer-options.js';
 import { nameList, resolveRaftOptions, type RaftOptionsInput } from '../leadership/options.js';
 
 export interface NodeMetadata {
@@ -85,6 +88,7 @@ export interface ClusterNodeOptionsInput {
   limits?: ClusterLimitsInput;
   leaveLingerMs?: number;
   leadership?: LeadershipOptionsInput;
+  transfers?: FileTransfersOptionsInput;
 }
 
 export interface ClusterNodeOptions {
@@ -110,6 +114,7 @@ export interface ClusterNodeOptions {
   readonly limits: Readonly<Required<ClusterLimitsInput>>;
   readonly leaveLingerMs: number;
   readonly leadership: LeadershipOptionsInput;
+  readonly transfers: FileTransfersOptionsInput;
 }
 
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -180,7 +185,14 @@ export function resolveClusterNodeOptions(input: ClusterNodeOptionsInput = {}): 
     limits: Object.freeze(limits),
     leaveLingerMs: integerOption('leaveLingerMs', input.leaveLingerMs ?? 1_000, 0, 60_000),
     leadership: resolveLeadership(input.leadership ?? {}),
+    transfers: validated(input.transfers ?? {}),
   });
+}
+
+/** File transfer options are checked now (the service resolves them again when it starts). */
+function validated(input: FileTransfersOptionsInput): FileTransfersOptionsInput {
+  resolveFileTransfersOptions(input);
+  return Object.freeze({ ...input });
 }
 
 function resolveLeadership(input: LeadershipOptionsInput): LeadershipOptionsInput {
