@@ -2031,8 +2031,8 @@ export function writeTxPrepare(w: Writer, v: TxPrepare): number {
   return at;
 }
 
-const VT_TXSTATUSREQUEST = new Uint8Array([8, 0, 12, 0, 4, 0, 8, 0]);
-const CLEAR_TXSTATUSREQUEST: readonly number[] = [6];
+const VT_TXSTATUSREQUEST = new Uint8Array([12, 0, 20, 0, 4, 0, 8, 0, 12, 0, 16, 0]);
+const CLEAR_TXSTATUSREQUEST: readonly number[] = [6, 8, 10];
 
 export function readTxStatusRequest(r: Reader, pos: number, depth: number): TxStatusRequest {
   const vt = r.table(pos, depth, 'TxStatusRequest');
@@ -2045,7 +2045,11 @@ export function readTxStatusRequest(r: Reader, pos: number, depth: number): TxSt
   const f_txId = o === 0 ? '' : r.str(pos + o, 'TxStatusRequest.txId');
   o = r.field(vt, vs, ts, 6, 4, 'TxStatusRequest.asker');
   const f_asker = o === 0 ? '' : r.str(pos + o, 'TxStatusRequest.asker');
-  return { type: 'TxStatusRequest', txId: f_txId, asker: f_asker } as TxStatusRequest;
+  o = r.field(vt, vs, ts, 8, 4, 'TxStatusRequest.coordinator');
+  const f_coordinator = o === 0 ? '' : r.str(pos + o, 'TxStatusRequest.coordinator');
+  o = r.field(vt, vs, ts, 10, 4, 'TxStatusRequest.participants');
+  const f_participants = o === 0 ? [] : r.strings(pos + o, 'TxStatusRequest.participants');
+  return { type: 'TxStatusRequest', txId: f_txId, asker: f_asker, coordinator: f_coordinator, participants: f_participants } as TxStatusRequest;
 }
 
 export function writeTxStatusRequest(w: Writer, v: TxStatusRequest): number {
@@ -2053,12 +2057,18 @@ export function writeTxStatusRequest(w: Writer, v: TxStatusRequest): number {
   if (!(f_txId != null)) throw w.missing('TxStatusRequest.txId');
   const f_asker = v.asker;
   const h_asker = f_asker != null && f_asker.length > 0;
-  const mask = (h_asker ? 1 : 0);
+  const f_coordinator = v.coordinator;
+  const h_coordinator = f_coordinator != null && f_coordinator.length > 0;
+  const f_participants = v.participants;
+  const h_participants = f_participants != null && f_participants.length > 0;
+  const mask = (h_asker ? 1 : 0) | (h_coordinator ? 2 : 0) | (h_participants ? 4 : 0);
   const vt = w.vtable(49, mask, VT_TXSTATUSREQUEST, CLEAR_TXSTATUSREQUEST);
-  const at = w.table(12, 4, vt);
+  const at = w.table(20, 4, vt);
   const b = w.buf;
   w.patch(at + 4, w.str(f_txId, 'TxStatusRequest.txId'));
   if (h_asker) w.patch(at + 8, w.str(f_asker, 'TxStatusRequest.asker')); else w.u32At(at + 8, 0);
+  if (h_coordinator) w.patch(at + 12, w.str(f_coordinator, 'TxStatusRequest.coordinator')); else w.u32At(at + 12, 0);
+  if (h_participants) w.patch(at + 16, w.strings(f_participants, 'TxStatusRequest.participants')); else w.u32At(at + 16, 0);
   return at;
 }
 

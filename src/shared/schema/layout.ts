@@ -380,9 +380,11 @@ export const TABLES: readonly TableLayout[] = [
     { name: 'participants', slot: 2, kind: FieldKind.StringVector, scalar: '', size: 4, target: -1, required: false },
     { name: 'payload', slot: 3, kind: FieldKind.ScalarVector, scalar: 'u8', size: 1, target: -1, required: false },
   ] },
-  { name: 'TxStatusRequest', slots: 2, fields: [
+  { name: 'TxStatusRequest', slots: 4, fields: [
     { name: 'txId', slot: 0, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
     { name: 'asker', slot: 1, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
+    { name: 'coordinator', slot: 2, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: false },
+    { name: 'participants', slot: 3, kind: FieldKind.StringVector, scalar: '', size: 4, target: -1, required: false },
   ] },
   { name: 'TxStatusResponse', slots: 3, fields: [
     { name: 'txId', slot: 0, kind: FieldKind.String, scalar: '', size: 0, target: -1, required: true },
@@ -841,6 +843,8 @@ export interface TxPrepare {
 export interface TxStatusRequest {
   txId: string;
   asker: string;
+  coordinator: string;
+  participants: string[];
 }
 
 export interface TxStatusResponse {

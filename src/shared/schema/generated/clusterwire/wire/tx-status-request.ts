@@ -4,6 +4,11 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+/**
+ * An in-doubt participant asking for the outcome, or the leader's termination
+ * protocol asking a participant for its state. coordinator and participants
+ * (appended) let a leader that never saw the TxPrepare run the termination.
+ */
 export class TxStatusRequest {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -36,8 +41,27 @@ asker(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+coordinator():string|null
+coordinator(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+coordinator(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+participants(index: number):string
+participants(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+participants(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+participantsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
 static startTxStatusRequest(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(4);
 }
 
 static addTxId(builder:flatbuffers.Builder, txIdOffset:flatbuffers.Offset) {
@@ -48,16 +72,38 @@ static addAsker(builder:flatbuffers.Builder, askerOffset:flatbuffers.Offset) {
   builder.addFieldOffset(1, askerOffset, 0);
 }
 
+static addCoordinator(builder:flatbuffers.Builder, coordinatorOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, coordinatorOffset, 0);
+}
+
+static addParticipants(builder:flatbuffers.Builder, participantsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, participantsOffset, 0);
+}
+
+static createParticipantsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startParticipantsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
 static endTxStatusRequest(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   builder.requiredField(offset, 4) // tx_id
   return offset;
 }
 
-static createTxStatusRequest(builder:flatbuffers.Builder, txIdOffset:flatbuffers.Offset, askerOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createTxStatusRequest(builder:flatbuffers.Builder, txIdOffset:flatbuffers.Offset, askerOffset:flatbuffers.Offset, coordinatorOffset:flatbuffers.Offset, participantsOffset:flatbuffers.Offset):flatbuffers.Offset {
   TxStatusRequest.startTxStatusRequest(builder);
   TxStatusRequest.addTxId(builder, txIdOffset);
   TxStatusRequest.addAsker(builder, askerOffset);
+  TxStatusRequest.addCoordinator(builder, coordinatorOffset);
+  TxStatusRequest.addParticipants(builder, participantsOffset);
   return TxStatusRequest.endTxStatusRequest(builder);
 }
 }
