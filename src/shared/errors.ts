@@ -48,6 +48,7 @@ export const ErrorCode = {
   ELECTION_STATE: 'ERR_ELECTION_STATE',
   JOIN_FAILED: 'ERR_JOIN_FAILED',
   NODE_STOPPED: 'ERR_NODE_STOPPED',
+  TRANSACTION_LOG: 'ERR_TRANSACTION_LOG',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -100,6 +101,7 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.ELECTION_STATE, wireCode: WireError.Unknown, meaning: 'The persisted Raft term and vote cannot be read: the file is unreadable or a record before the last is damaged; `file` says which.' },
   { code: ErrorCode.JOIN_FAILED, wireCode: WireError.Unknown, meaning: 'No seed answered within the join attempts; `seeds` and `attempts` say which were tried.' },
   { code: ErrorCode.NODE_STOPPED, wireCode: WireError.PeerUnavailable, meaning: 'The ClusterNode was asked to do something after stop() or leave(), or was stopped while the operation waited.' },
+  { code: ErrorCode.TRANSACTION_LOG, wireCode: WireError.Unknown, meaning: 'The two-phase commit log cannot be read: the file is unreadable or a record before the last is damaged (a torn last record is dropped, not an error); `file` says which.' },
 ];
 
 const WIRE_CODES = new Map<ErrorCode, WireError>(ERRORS.map((e) => [e.code, e.wireCode]));
@@ -524,5 +526,15 @@ export class TransferCancelledError extends ClusterwireError {
     readonly byPeer: boolean,
   ) {
     super(ErrorCode.TRANSFER_CANCELLED, `transfer of ${JSON.stringify(transfer)} cancelled${byPeer ? ' by peer' : ''}${reason === '' ? '' : `: ${reason}`}`);
+  }
+}
+
+export class TransactionLogError extends ClusterwireError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: ClusterwireErrorOptions,
+  ) {
+    super(ErrorCode.TRANSACTION_LOG, `transaction log ${file}: ${reason}`, options);
   }
 }
