@@ -8,6 +8,7 @@ export const STATUS_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>clusterwire</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d2330; background: #f7f8fa; }
   h1 { font-size: 20px; margin: 0 0 4px; }
@@ -21,14 +22,16 @@ export const STATUS_PAGE = `<!doctype html>
   th { font-size: 12px; color: #5b6475; font-weight: 600; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   .state { font-weight: 600; }
-  .alive { color: #1a7f37; } .suspect { color: #b7791f; } .dead { color: #c53030; } .left { color: #718096; }
-  #chart { background: #fff; border: 1px solid #dde1e8; margin-top: 16px; }
+  .alive { color: #1a7f37; } .suspect { color: #975a16; } .dead { color: #c53030; } .left { color: #4a5568; }
+  h2 { font-size: 14px; margin: 20px 0 6px; color: #5b6475; }
+  #chart { background: #fff; border: 1px solid #dde1e8; max-width: 100%; height: auto; }
   #error { color: #c53030; }
 </style>
 </head>
 <body>
+<main>
 <h1>clusterwire <span id="node"></span></h1>
-<div class="sub"><span id="cluster"></span> · <span id="health"></span> <span id="error"></span></div>
+<div class="sub"><span id="cluster"></span> · <span id="health"></span> <span id="error" role="status" aria-live="polite"></span></div>
 <div class="cards">
   <div class="card"><div class="k">leader</div><div class="v" id="leader">–</div></div>
   <div class="card"><div class="k">term</div><div class="v" id="term">–</div></div>
@@ -37,11 +40,14 @@ export const STATUS_PAGE = `<!doctype html>
   <div class="card"><div class="k">requests per s</div><div class="v" id="rps">–</div></div>
   <div class="card"><div class="k">latency p50 / p99</div><div class="v" id="lat">–</div></div>
 </div>
-<table>
-  <thead><tr><th>member</th><th>state</th><th>incarnation</th><th>datacenter</th><th>gossip address</th><th>RTT ms</th></tr></thead>
+<h2 id="members-heading">members</h2>
+<table aria-labelledby="members-heading">
+  <thead><tr><th scope="col">member</th><th scope="col">state</th><th scope="col">incarnation</th><th scope="col">datacenter</th><th scope="col">gossip address</th><th scope="col">RTT ms</th></tr></thead>
   <tbody id="members"></tbody>
 </table>
+<h2>request latency</h2>
 <svg id="chart" width="720" height="200" viewBox="0 0 720 200" role="img" aria-label="request latency, last minute"></svg>
+</main>
 <script>
 const $ = (id) => document.getElementById(id);
 const fmt = (n, d = 0) => (n === null || n === undefined ? '–' : Number(n).toFixed(d));
@@ -61,16 +67,16 @@ function row(m) {
 }
 function chart(history) {
   const svg = $('chart');
-  const W = 720, H = 200, L = 48, B = 24, T = 12;
+  const W = 720, H = 200, L = 72, B = 24, T = 12;
   const max = Math.max(1, ...history.map((s) => s.p99Ms));
   const x = (i) => L + (i * (W - L - 8)) / Math.max(1, history.length - 1);
   const y = (v) => T + (H - T - B) * (1 - v / max);
   const line = (key, color) => '<polyline fill="none" stroke="' + color + '" stroke-width="2" points="' + history.map((s, i) => x(i).toFixed(1) + ',' + y(s[key]).toFixed(1)).join(' ') + '"/>';
   svg.innerHTML =
     '<line x1="' + L + '" y1="' + (H - B) + '" x2="' + W + '" y2="' + (H - B) + '" stroke="#ccd"/>' +
-    '<text x="4" y="' + (T + 10) + '" font-size="11" fill="#5b6475">' + max.toFixed(2) + ' ms</text>' +
-    '<text x="4" y="' + (H - B) + '" font-size="11" fill="#5b6475">0</text>' +
-    '<text x="' + L + '" y="' + (H - 6) + '" font-size="11" fill="#5b6475">request latency, last ' + history.length + ' s — p50 (blue), p99 (orange)</text>' +
+    '<text x="' + (L - 6) + '" y="' + (T + 10) + '" text-anchor="end" font-size="11" fill="#5b6475">' + max.toFixed(2) + ' ms</text>' +
+    '<text x="' + (L - 6) + '" y="' + (H - B) + '" text-anchor="end" font-size="11" fill="#5b6475">0</text>' +
+    '<text x="' + L + '" y="' + (H - 6) + '" font-size="11" fill="#5b6475">request latency, last ' + history.length + ' s — <tspan fill="#2b6cb0" font-weight="600">━ p50</tspan>  <tspan fill="#dd6b20" font-weight="600">━ p99</tspan></text>' +
     (history.length > 1 ? line('p50Ms', '#2b6cb0') + line('p99Ms', '#dd6b20') : '');
 }
 async function refresh() {
@@ -78,6 +84,7 @@ async function refresh() {
     const s = await (await fetch('status', { cache: 'no-store' })).json();
     $('error').textContent = '';
     $('node').textContent = s.node;
+    document.title = 'clusterwire ' + s.node;
     $('cluster').textContent = 'cluster ' + s.cluster + ' · pid ' + s.pid;
     $('health').textContent = s.health.status + (s.health.reasons.length ? ' (' + s.health.reasons.join('; ') + ')' : '');
     $('leader').textContent = s.leader ? s.leader.nodeId : 'none';
