@@ -29,7 +29,7 @@
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { ClusterwireError, InvalidMessageError, JoinFailedError, NodeStoppedError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
+import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
 import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
 import { Engine } from '../engine/engine.js';
 import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
@@ -159,6 +159,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private stopping: Promise<void> | null = null;
   private unsubscribeSeeds: (() => void) | null = null;
   private lastBandwidth = { at: performance.now(), bytes: 0, rate: 0 };
+  /** Membership packets dropped (by reason) when last logged, and when. */
+  private loggedDrops = { at: 0, dropped: {} as Record<string, number> };
 
   /** Binds the data and gossip listeners, starts membership and joins the seeds (without waiting for the join). */
   static async start(input: ClusterNodeOptionsInput = {}): Promise<ClusterNode> {
@@ -817,6 +819,31 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     c.closedBytesIn += k.bytesIn;
     c.closedBytesOut += k.bytesOut;
     if (error !== null) c.connectionErrors++;
+    if (error !== null && connection.session === null) this.logRefusal(connection, error);
+  }
+
+  /** A data connection that failed before its handshake completed: a refusal (by either side, or by TLS) is a warning naming the reason. */
+  private logRefusal(connection: Connection, error: ClusterwireError): void {
+    let reason: string;
+    if (error instanceof HandshakeRejectedError) reason = error.reason;
+    else {
+      const code = (error.cause as { code?: unknown } | undefined)?.code;
+      if (typeof code !== 'string' || !/^ERR_(SSL|TLS)_|CERT|SIGNATURE|ISSUER/.test(code)) return;
+      reason = `tls: ${code}`;
+    }
+    const byPeer = error instanceof HandshakeRejectedError && error.byPeer;
+    this.options.logger.warn({ node: this.id, peer: connection.peerName(), reason, byPeer, err: error.message }, 'handshake refused');
+  }
+
+  /** Membership packets that failed to open or parse (a gossip key or cluster name that differs, a corrupt sender): a warning with the counts by reason, at most every 10 s. */
+  private logDrops(now: number): void {
+    if (now - this.loggedDrops.at < 10_000) return;
+    const dropped = this.membership.stats.dropped as Record<string, number>;
+    const fresh: Record<string, number> = {};
+    for (const [problem, n] of Object.entries(dropped)) if (n > (this.loggedDrops.dropped[problem] ?? 0)) fresh[problem] = n - (this.loggedDrops.dropped[problem] ?? 0);
+    if (Object.keys(fresh).length === 0) return;
+    this.loggedDrops = { at: now, dropped: { ...dropped } };
+    this.options.logger.warn({ node: this.id, dropped: fresh }, 'membership packets dropped');
   }
 
   private dispatch(m: Incoming, handler: ClusterHandler): Uint8Array | void | Promise<Uint8Array | void> {
@@ -853,6 +880,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     if (this.stopped) return;
     const now = performance.now();
     this.router.tick(now);
+    this.logDrops(now);
     for (const peer of this.peers.values()) {
       if (peer.pool === null || peer.pool.size === 0) continue;
       const hb = this.messenger.heartbeatOf(peer.pool.acquire());
