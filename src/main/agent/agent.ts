@@ -22,6 +22,7 @@ import { DnsSeeds } from '../discovery/dns-seeds.js';
 import { FileSeeds } from '../discovery/file-seeds.js';
 import type { SeedSource } from '../discovery/seed-source.js';
 import type { PresetName } from '../membership/options.js';
+import { BroadcastProbe } from './broadcast-probe.js';
 import { serveHttp } from './http.js';
 import { prettyStream } from './pretty-log.js';
 import { StatusReporter } from './status.js';
@@ -46,6 +47,9 @@ export const AGENT_USAGE = `usage: clusterwire agent [options]
   --http HOST:PORT        serve the status page, /status, /metrics, /health
   --traffic RATE          echo requests per second to random members (default 0)
   --payload BYTES         size of those requests (default 64)
+  --broadcast-every MS    broadcast a probe on agent.broadcast every MS (default 0: never); every
+                          agent records the probes it receives (origin, sequence, latency) in /status
+  --broadcast-via MODE    direct | gossip: how the probes travel (default gossip)
   --log-level LEVEL       pino level (default info)
 `;
 
@@ -107,6 +111,8 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
       http: { type: 'string' },
       traffic: { type: 'string' },
       payload: { type: 'string' },
+      'broadcast-every': { type: 'string' },
+      'broadcast-via': { type: 'string' },
       'log-level': { type: 'string' },
     },
     strict: true,
@@ -152,6 +158,9 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
     },
     logger,
   };
+  const via = values['broadcast-via'] ?? 'gossip';
+  if (via !== 'gossip' && via !== 'direct') throw new InvalidConfigError('--broadcast-via', `expected direct or gossip, got ${JSON.stringify(via)}`);
+  const broadcastEveryMs = num('--broadcast-every', values['broadcast-every']) ?? 0;
   const node = await ClusterNode.start(options);
   node.handle(ECHO_TOPIC, (m) => m.payload);
   for (const type of ['member-joined', 'member-alive', 'member-suspect', 'member-failed', 'member-left', 'partition-detected', 'partition-healed'] as const) {
@@ -159,7 +168,9 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
   }
   const traffic = new TrafficGenerator(node, num('--traffic', values.traffic) ?? 0, num('--payload', values.payload) ?? 64);
   traffic.start();
-  const reporter = new StatusReporter(node, () => traffic.stats());
+  const probe = new BroadcastProbe(node, broadcastEveryMs, via);
+  probe.start();
+  const reporter = new StatusReporter(node, () => traffic.stats(), () => probe.stats());
   let server: http.Server | null = null;
   let httpAddress: string | null = null;
   if (values.http !== undefined) {
@@ -170,6 +181,7 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
       httpAddress = `${h.host}:${served.address.port}`;
     } catch (error) {
       traffic.stop();
+      probe.stop();
       await node.stop();
       throw error;
     }
@@ -179,6 +191,7 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
   const close = (): Promise<void> => {
     closing ??= (async () => {
       traffic.stop();
+      probe.stop();
       await node.leave();
       if (server !== null) {
         server.closeAllConnections();

@@ -4,6 +4,7 @@
 // and `clusterwire members` read.
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { ClusterStatus } from '../membership/peer-registry.js';
+import type { BroadcastStats } from './broadcast-probe.js';
 import type { TrafficStats } from './traffic.js';
 
 export interface MemberStatus {
@@ -37,6 +38,8 @@ export interface AgentStatus {
     readonly bytesOutPerSec: number;
   };
   readonly traffic: TrafficStats;
+  /** Probe broadcasts sent and received (--broadcast-every); null when the agent does not record them. */
+  readonly broadcasts: BroadcastStats | null;
 }
 
 /** Keeps the previous counters so that each report carries rates over the interval since the last one. */
@@ -47,6 +50,7 @@ export class StatusReporter {
   constructor(
     private readonly node: ClusterNode,
     private readonly traffic: () => TrafficStats,
+    private readonly broadcasts: () => BroadcastStats | null = () => null,
   ) {}
 
   report(): AgentStatus {
@@ -96,6 +100,7 @@ export class StatusReporter {
       members,
       rates,
       traffic: this.traffic(),
+      broadcasts: this.broadcasts(),
     };
   }
 }

@@ -12,6 +12,8 @@ export interface TrafficSecond {
   readonly at: number;
   readonly completed: number;
   readonly failed: number;
+  /** The longest a request that failed in this second took, ms (how far within its deadline it failed). */
+  readonly failedMaxMs: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
 }
@@ -40,6 +42,7 @@ export class TrafficGenerator {
   private readonly errors: Record<string, number> = {};
   private second: number[] = [];
   private secondFailed = 0;
+  private secondFailedMaxMs = 0;
   private secondStart = Date.now();
   private readonly history: TrafficSecond[] = [];
   private readonly payload: Uint8Array;
@@ -105,6 +108,7 @@ export class TrafficGenerator {
           this.inFlight--;
           this.failed++;
           this.secondFailed++;
+          this.secondFailedMaxMs = Math.max(this.secondFailedMaxMs, performance.now() - start);
           const code = error instanceof ClusterwireError ? error.code : 'ERR_UNKNOWN';
           this.errors[code] = (this.errors[code] ?? 0) + 1;
         },
@@ -115,10 +119,11 @@ export class TrafficGenerator {
   private roll(): void {
     const samples = this.second.sort((a, b) => a - b);
     const pick = (q: number): number => (samples.length === 0 ? 0 : samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]);
-    this.history.push({ at: this.secondStart, completed: samples.length, failed: this.secondFailed, p50Ms: pick(0.5), p99Ms: pick(0.99) });
+    this.history.push({ at: this.secondStart, completed: samples.length, failed: this.secondFailed, failedMaxMs: this.secondFailedMaxMs, p50Ms: pick(0.5), p99Ms: pick(0.99) });
     if (this.history.length > HISTORY) this.history.shift();
     this.second = [];
     this.secondFailed = 0;
+    this.secondFailedMaxMs = 0;
     this.secondStart = Date.now();
   }
 }
