@@ -26,10 +26,11 @@
 // node itself is handled locally, without a socket, so that route() may pick
 // it. stop() closes every socket, timer, watcher and worker the node opened:
 // a process whose nodes have stopped exits by itself.
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
+import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NotLeaderError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
 import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
 import { Engine } from '../engine/engine.js';
 import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
@@ -44,6 +45,8 @@ import type { Connection } from '../transport/connection.js';
 import { Messenger, type Incoming } from '../transport/messenger.js';
 import { EventStream, type ClusterEvent, type ClusterEventMap } from './events.js';
 import { Leadership, type LeaderInfo } from './leadership.js';
+import { SessionStore, type MigrationBody, type SessionView } from './sessions.js';
+import { FailoverCoordinator, parseFailoverReport, type FailoverReport } from './failover.js';
 import type { RaftEvent } from '../leadership/events.js';
 import type { RaftMessage, RaftMessageType } from '../leadership/messages.js';
 import { clusterMember, encodeMemberMeta, type ClusterMember } from './members.js';
@@ -94,6 +97,33 @@ export interface BroadcastResult {
   readonly failed: readonly { readonly nodeId: string; readonly error: ClusterwireError }[];
 }
 
+export interface RollingRestartOptions {
+  /** Restarts a member (this node included, last); resolves once the restart was started. */
+  restart(nodeId: string): Promise<void>;
+  /** Pause after each member is back. Default 0. */
+  delayMs?: number;
+  /** How long a restarted member may take to answer as alive and healthy. Default 30 000. */
+  healthTimeoutMs?: number;
+  /** The members to restart (this node is always last). Default: every alive member. */
+  nodes?: readonly string[];
+}
+
+export interface RollingRestartStep {
+  readonly nodeId: string;
+  /** Sessions it owned, handed to their backups before the restart. */
+  readonly sessionsMoved: number;
+  /** From routing around it to its return. */
+  readonly ms: number;
+}
+
+export interface RollingRestartReport {
+  readonly restarted: readonly RollingRestartStep[];
+  /** The member that did not come back (the restart stopped there), or null. */
+  readonly failed: { readonly nodeId: string; readonly reason: string } | null;
+  /** True when this node (the leader) was restarted last. */
+  readonly leaderRestarted: boolean;
+}
+
 export interface HealthReport {
   readonly healthy: boolean;
   /** healthy; degraded (peers suspected or down, or this node is slow); unhealthy (see reasons). */
@@ -105,6 +135,15 @@ export interface HealthReport {
   readonly eventLoopDelayP99Ms: number;
   readonly peers: Readonly<Record<string, PeerQualitySnapshot>>;
 }
+
+/** Topics the node answers itself; applications may not register cw.* topics. */
+const TOPIC_PROMOTE = 'cw.failover.promote';
+const TOPIC_FAILOVER_DONE = 'cw.failover.done';
+const TOPIC_HEALTH = 'cw.health';
+const TOPIC_DRAIN = 'cw.drain';
+const TOPIC_ROUTE_AROUND = 'cw.route-around';
+const RESERVED_PREFIX = 'cw.';
+const HIGH = 1;
 
 const RAFT_TYPES: readonly RaftMessageType[] = ['RequestVote', 'RequestVoteResponse', 'AppendEntries', 'AppendEntriesResponse'];
 const CRITICAL = 0;
@@ -147,6 +186,10 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly messenger: Messenger;
   private readonly router: Router;
   private readonly leadership: Leadership;
+  private readonly sessions: SessionStore;
+  private readonly failover: FailoverCoordinator;
+  /** Members being restarted by a rolling restart: routed around until they are back. */
+  private readonly draining = new Set<string>();
   private readonly peers = new Map<string, Peer>();
   private readonly handlers = new Map<string, ClusterHandler>();
   private readonly streams = new Set<EventStream>();
@@ -155,6 +198,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
   private readonly maintenance: NodeJS.Timeout;
   private joinWaiters: JoinWaiter[] = [];
+  /** Tells a restarted node from the one before it (cw.health). */
+  private readonly instance = crypto.randomBytes(8).toString('hex');
   private partitioned = false;
   private stopping: Promise<void> | null = null;
   private unsubscribeSeeds: (() => void) | null = null;
@@ -225,6 +270,56 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.leadership = new Leadership(this.id, options.leadership, options.preset, {
       send: (to, message) => this.sendRaft(to, message),
       onEvent: (e) => this.onRaft(e),
+    });
+    this.sessions = new SessionStore({
+      self: this.id,
+      aliveMembers: () => this.aliveMembers().filter((m) => !m.self && !this.draining.has(m.nodeId)).map((m) => m.nodeId),
+      send: async (to, body) => {
+        const connection = await this.connectionTo(to, 'session');
+        connection.send(body, { priority: HIGH });
+      },
+      moved: (session, from, to, reason) => {
+        this.router.bindSession(session, to, performance.now());
+        this.counters.sessionMigrations++;
+        this.publish({ type: 'session-migrated', session, from, to, reason });
+      },
+    });
+    for (const type of ['ClientMigration', 'ClientMigrationAck'] as const) {
+      messenger.handleBody(type, (envelope, _connection, peer) => this.sessions.receive(peer, envelope.body as MigrationBody));
+    }
+    this.failover = new FailoverCoordinator({
+      self: this.id,
+      leaderTerm: () => this.leadership.fencingToken(),
+      deadMembers: () => [...this.peers.values()].filter((p) => p.member.state === 'dead').map((p) => ({ nodeId: p.member.nodeId, incarnation: p.member.incarnation })),
+      aliveMembers: () => this.aliveMembers().map((m) => m.nodeId),
+      promote: async (member, failed) => {
+        if (member === this.id) return this.sessions.promote(failed);
+        const reply = await this.request(member, TOPIC_PROMOTE, new TextEncoder().encode(failed), { timeoutMs: 10_000 });
+        const ids = JSON.parse(new TextDecoder().decode(reply)) as unknown;
+        return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+      },
+      announce: (member, report) => this.request(member, TOPIC_FAILOVER_DONE, new TextEncoder().encode(JSON.stringify(report)), { timeoutMs: 10_000 }).then(() => undefined),
+      completed: (report) => {
+        this.counters.failovers++;
+        this.options.logger.info({ node: this.id, failed: report.failed, sessions: Object.keys(report.sessions).length, ms: Math.round(report.durationMs) }, 'failover done');
+        this.publish({ type: 'failover', report });
+      },
+    });
+    this.serveInternal(TOPIC_PROMOTE, async (m) => new TextEncoder().encode(JSON.stringify(await this.sessions.promote(new TextDecoder().decode(m.payload)))));
+    this.serveInternal(TOPIC_FAILOVER_DONE, (m) => {
+      const report = parseFailoverReport(m.payload);
+      if (report === null) throw new InvalidMessageError('failover report', 'malformed');
+      this.failover.record(report);
+    });
+    this.serveInternal(TOPIC_HEALTH, () => {
+      const h = this.health();
+      return new TextEncoder().encode(JSON.stringify({ instance: this.instance, healthy: h.healthy, status: h.status }));
+    });
+    this.serveInternal(TOPIC_DRAIN, async () => new TextEncoder().encode(JSON.stringify(await this.sessions.drain())));
+    this.serveInternal(TOPIC_ROUTE_AROUND, (m) => {
+      const { node, on } = JSON.parse(new TextDecoder().decode(m.payload)) as { node: unknown; on: unknown };
+      if (typeof node !== 'string' || typeof on !== 'boolean') throw new InvalidMessageError('route-around', 'malformed');
+      this.routeAround(node, on);
     });
     for (const type of RAFT_TYPES) messenger.handleBody(type, (envelope, _connection, peer) => this.leadership.receive(peer, envelope.body as RaftMessage));
     membership.on('event', (e) => this.onMembership(e));
@@ -303,6 +398,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   /** Registers the handler of a topic (messages, requests and gossip broadcasts); returns the unregister. */
   handle(topic: string, handler: ClusterHandler): () => void {
     if (typeof topic !== 'string' || topic.length === 0) throw new InvalidMessageError('topic', 'expected a non-empty string');
+    if (topic.startsWith(RESERVED_PREFIX)) throw new InvalidMessageError('topic', `the prefix ${RESERVED_PREFIX} is reserved for the node's own requests`);
     this.handlers.set(topic, handler);
     this.messenger.handle(topic, (m) => this.dispatch(m, handler));
     return () => {
@@ -377,6 +473,98 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     return { sent, failed };
   }
 
+  // ------------------------------------------------------------ rolling restart
+
+  /**
+   * Restarts members one at a time, this node (the leader) last. Each is
+   * routed around everywhere, drained (its sessions handed to their backups,
+   * the copies it holds re-made elsewhere), restarted through the
+   * application's callback, and waited for until it answers as a new,
+   * healthy instance; then traffic returns to it. Stops and reports the first
+   * member that does not come back within healthTimeoutMs. Leader only
+   * (ERR_NOT_LEADER elsewhere); the leader hands leadership to a restarted
+   * member before its own restart.
+   */
+  async rollingRestart(options: RollingRestartOptions): Promise<RollingRestartReport> {
+    if (this.stopped) throw new NodeStoppedError('rollingRestart');
+    const leader = this.leader();
+    if (!this.isLeader) throw new NotLeaderError(leader?.nodeId ?? null, leader?.term ?? 0);
+    const healthTimeoutMs = options.healthTimeoutMs ?? 30_000;
+    const delayMs = options.delayMs ?? 0;
+    const targets = (options.nodes ?? this.aliveMembers().map((m) => m.nodeId)).filter((id) => id !== this.id).sort();
+    const restarted: RollingRestartStep[] = [];
+    for (const nodeId of targets) {
+      const started = performance.now();
+      await this.announceRouteAround(nodeId, true);
+      const moved = await this.requestJson<string[]>(nodeId, TOPIC_DRAIN, 'drain').catch(() => [] as string[]);
+      const before = await this.requestJson<{ instance: string }>(nodeId, TOPIC_HEALTH, 'health').catch(() => null);
+      try {
+        await options.restart(nodeId);
+      } catch (error) {
+        return { restarted, failed: { nodeId, reason: `restart callback failed: ${String((error as Error)?.message ?? error)}` }, leaderRestarted: false };
+      }
+      const back = await this.waitForNewInstance(nodeId, before?.instance ?? null, healthTimeoutMs);
+      if (!back) return { restarted, failed: { nodeId, reason: `not alive and healthy within ${healthTimeoutMs} ms` }, leaderRestarted: false };
+      await this.announceRouteAround(nodeId, false);
+      restarted.push({ nodeId, sessionsMoved: moved.length, ms: performance.now() - started });
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    }
+    // this node last: drain, hand leadership over, restart
+    await this.announceRouteAround(this.id, true);
+    const moved = await this.sessions.drain();
+    const successor = restarted.length > 0 ? restarted[restarted.length - 1].nodeId : this.aliveMembers().find((m) => !m.self)?.nodeId;
+    if (successor !== undefined) {
+      try {
+        this.leadership.transfer(successor);
+        const until = performance.now() + healthTimeoutMs;
+        while (this.isLeader && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+      } catch {
+        // no successor could take over: restart as the leader; the others elect after it goes
+      }
+    }
+    this.counters.rollingRestarts++;
+    const self: RollingRestartStep = { nodeId: this.id, sessionsMoved: moved.length, ms: 0 };
+    const started = performance.now();
+    await options.restart(this.id);
+    return { restarted: [...restarted, { ...self, ms: performance.now() - started }], failed: null, leaderRestarted: true };
+  }
+
+  // ------------------------------------------------------------ sessions
+
+  /**
+   * Opens a session owned by this node. Its state is copied to a backup node
+   * before this resolves, and before every updateSession() resolves: when this
+   * node fails, the backup takes the session over with the last acknowledged
+   * state (ERR_PEER_UNAVAILABLE when no other member is alive to hold it).
+   */
+  openSession(sessionId: string, state: Uint8Array): Promise<SessionView> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError('openSession'));
+    return this.sessions.open(sessionId, state).then((v) => {
+      this.router.bindSession(sessionId, this.id, performance.now());
+      return v;
+    });
+  }
+
+  updateSession(sessionId: string, state: Uint8Array): Promise<SessionView> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError('updateSession'));
+    return this.sessions.update(sessionId, state);
+  }
+
+  closeSession(sessionId: string): Promise<void> {
+    this.router.endSession(sessionId);
+    return this.sessions.close(sessionId);
+  }
+
+  /** A session this node owns. */
+  session(sessionId: string): SessionView | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  /** The node that owns a session, as this node knows it. */
+  sessionOwner(sessionId: string): string | undefined {
+    return this.sessions.ownerOf(sessionId);
+  }
+
   // ------------------------------------------------------------ files and state
 
   /**
@@ -404,6 +592,12 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
 
   /** The node that should take `request` (key → consistent hashing, session → affinity, else the strategy). Never a suspected or dead node. */
   route(request: RouteRequest = {}): string {
+    if (request.session !== undefined) {
+      const owner = this.sessions.ownerOf(request.session);
+      if (owner !== undefined && this.member(owner)?.state === 'alive' && !this.draining.has(owner)) {
+        this.router.bindSession(request.session, owner, performance.now());
+      }
+    }
     return this.router.route(request, performance.now());
   }
 
@@ -551,6 +745,9 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         gossipBytesReceived: udp.bytesIn,
       },
       failover: {
+        failoverEvents: c.failovers,
+        sessionMigrations: c.sessionMigrations,
+        rollingRestarts: c.rollingRestarts,
         leaderElections: c.leaderElections,
         term: this.leadership.term,
         isLeader: this.isLeader,
@@ -601,6 +798,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private async shutdown(): Promise<void> {
     clearInterval(this.maintenance);
     this.leadership.close();
+    this.sessions.shutdown();
     this.loopDelay.disable();
     this.unsubscribeSeeds?.();
     if (!Array.isArray(this.options.seeds)) (this.options.seeds as SeedSource).close();
@@ -717,6 +915,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         type = 'member-failed';
         this.counters.topologyChanges++;
         this.dropPool(peer, new PeerUnavailableError(id, 'declared dead by membership'));
+        this.sessions.memberFailed(id);
+        this.failover.memberFailed(id, member.incarnation);
         break;
       case 'member-left':
         type = 'member-left';
@@ -729,7 +929,10 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         type = 'member-updated';
     }
     if (e.type === 'member-left') this.router.removeNode(id);
-    else if (!peer.removed) this.router.applyMembership([e]);
+    else if (!peer.removed) {
+      this.router.applyMembership([e]);
+      if (this.draining.has(id)) this.router.setState(id, 'suspect');
+    }
     this.options.logger.debug({ node: this.id, member: id, event: type }, 'membership');
     this.publish({ type, member } as ClusterEvent);
     this.checkPartition();
@@ -796,6 +999,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       if (e.leader !== null) this.counters.leaderElections++;
       this.options.logger.info({ node: this.id, leader: e.leader, term: e.term }, 'leader changed');
       this.publish({ type: 'leader-changed', leader: e.leader, term: e.term });
+      if (e.leader === this.id) this.failover.becameLeader();
     } else if (e.type === 'role-changed') {
       this.options.logger.debug({ node: this.id, role: e.role, term: e.term, reason: e.reason }, 'raft role');
     }
@@ -848,6 +1052,54 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
 
   private dispatch(m: Incoming, handler: ClusterHandler): Uint8Array | void | Promise<Uint8Array | void> {
     return handler({ topic: m.topic, payload: m.payload, from: m.from, kind: m.envelope.body.type === 'Request' ? 'request' : 'message' });
+  }
+
+  /** Routes around a member (rolling restart) or back to it, on this node. */
+  private routeAround(nodeId: string, on: boolean): void {
+    if (on) {
+      this.draining.add(nodeId);
+      if (nodeId !== this.id) this.router.setState(nodeId, 'suspect');
+      // copies it held for this node's sessions are made again elsewhere
+      this.sessions.memberFailed(nodeId);
+    } else {
+      this.draining.delete(nodeId);
+      if (nodeId === this.id || this.member(nodeId)?.state === 'alive') this.router.setState(nodeId, 'alive');
+    }
+  }
+
+  private async announceRouteAround(nodeId: string, on: boolean): Promise<void> {
+    this.routeAround(nodeId, on);
+    const payload = new TextEncoder().encode(JSON.stringify({ node: nodeId, on }));
+    const others = this.aliveMembers().filter((m) => !m.self && (m.nodeId !== nodeId || !on));
+    await Promise.all(others.map((m) => this.request(m.nodeId, TOPIC_ROUTE_AROUND, payload, { timeoutMs: 5_000 }).catch(() => undefined)));
+  }
+
+  private async requestJson<T>(nodeId: string, topic: string, what: string): Promise<T> {
+    const reply = await this.request(nodeId, topic, new Uint8Array(0), { timeoutMs: 10_000 });
+    try {
+      return JSON.parse(new TextDecoder().decode(reply)) as T;
+    } catch {
+      throw new InvalidMessageError(what, 'malformed reply');
+    }
+  }
+
+  /** Waits until `nodeId` answers as an instance other than `previous`, healthy and alive in this node's view. */
+  private async waitForNewInstance(nodeId: string, previous: string | null, timeoutMs: number): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (performance.now() < end && !this.stopped) {
+      if (this.member(nodeId)?.state === 'alive') {
+        const h = await this.requestJson<{ instance: string; healthy: boolean }>(nodeId, TOPIC_HEALTH, 'health').catch(() => null);
+        if (h !== null && h.instance !== previous && h.healthy) return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  /** Registers a handler of the node's own (a cw.* topic). */
+  private serveInternal(topic: string, handler: ClusterHandler): void {
+    this.handlers.set(topic, handler);
+    this.messenger.handle(topic, (m) => this.dispatch(m, handler));
   }
 
   /** Delivers a message addressed to this node (or a gossip broadcast) to its handler. */

@@ -7,6 +7,7 @@
 // that it missed something.
 import type { ClusterMember } from './members.js';
 import type { ReceivedFile } from '../transfer/incoming-transfer.js';
+import type { FailoverReport } from './failover.js';
 
 export type ClusterEvent =
   | { readonly type: 'member-joined'; readonly member: ClusterMember }
@@ -18,6 +19,10 @@ export type ClusterEvent =
   | { readonly type: 'member-updated'; readonly member: ClusterMember }
   /** The Raft leader this node follows changed; null while an election runs. `term` is the fencing token. */
   | { readonly type: 'leader-changed'; readonly leader: string | null; readonly term: number }
+  /** A session moved to another owner (reason: failover, drain). */
+  | { readonly type: 'session-migrated'; readonly session: string; readonly from: string; readonly to: string; readonly reason: string }
+  /** The leader finished the failover of a failed member: what moved where. */
+  | { readonly type: 'failover'; readonly report: FailoverReport }
   /** A file sent by a member arrived whole and verified in transfers.directory. */
   | { readonly type: 'file-received'; readonly file: ReceivedFile }
   /** Fewer than a majority of the known members are reachable from here. */

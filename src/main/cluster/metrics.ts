@@ -6,9 +6,8 @@
 //
 // The hot paths only bump plain counters (ClusterCounters); prom-client reads
 // them when scraped, through one snapshot cached for a scrape's duration.
-// The failover category holds what exists: leader elections and the term
-// (session migrations, transaction recoveries and rolling restarts are not
-// built, so they are not exposed).
+// The failover category: failovers, session migrations, rolling restarts,
+// elections and the term (transaction recoveries join it with 2PC).
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface TopologyMetrics {
@@ -71,8 +70,14 @@ export interface HealthMetrics {
   readonly localHealthScore: number;
 }
 
-/** Leadership so far: elections seen and the current term (session migration and 2PC recovery add theirs). */
+/** Failovers, session moves, rolling restarts, elections and the current term. */
 export interface FailoverMetrics {
+  /** Failovers of failed members this node has seen completed. */
+  readonly failoverEvents: number;
+  /** Sessions this node saw move to another owner. */
+  readonly sessionMigrations: number;
+  /** Rolling restarts this node ran (as leader) to the end. */
+  readonly rollingRestarts: number;
   /** Leaders this node has seen elected. */
   readonly leaderElections: number;
   readonly term: number;
@@ -99,6 +104,9 @@ export class ClusterCounters {
   healthChecks = 0;
   failedHealthChecks = 0;
   leaderElections = 0;
+  failovers = 0;
+  sessionMigrations = 0;
+  rollingRestarts = 0;
   /** Connection totals of connections that have closed (open ones are read live). */
   closedMessagesIn = 0;
   closedMessagesOut = 0;
@@ -144,6 +152,9 @@ const LEAVES: readonly Leaf[] = [
   ['routing_affinity_hits_total', 'Routes that kept a sticky session', 'counter', (m) => m.loadBalancer.affinityHits],
   ['routing_hotspots_total', 'Nodes turning hot', 'counter', (m) => m.loadBalancer.hotspots],
   ['routing_rebalances_total', 'Rebuilds of the candidate set', 'counter', (m) => m.loadBalancer.rebalances],
+  ['failovers_total', 'Failovers of failed members completed', 'counter', (m) => m.failover.failoverEvents],
+  ['session_migrations_total', 'Sessions seen moving to another owner', 'counter', (m) => m.failover.sessionMigrations],
+  ['rolling_restarts_total', 'Rolling restarts run to the end', 'counter', (m) => m.failover.rollingRestarts],
   ['leader_elections_total', 'Leaders this node has seen elected', 'counter', (m) => m.failover.leaderElections],
   ['raft_term', 'Current Raft term', 'gauge', (m) => m.failover.term],
   ['is_leader', '1 while this node is the Raft leader', 'gauge', (m) => (m.failover.isLeader ? 1 : 0)],

@@ -88,7 +88,7 @@ export class Membership {
    */
   apply(node: string, state: MemberState, incarnation: number, from: string, host: string, port: number, meta: Uint8Array, now: number, pushPull: boolean): void {
     if (node === this.options.name) {
-      this.applyAboutSelf(state, incarnation, from);
+      this.applyAboutSelf(state, incarnation, from, host, port, meta);
       return;
     }
     const table = this.table;
@@ -212,11 +212,16 @@ export class Membership {
     this.gossip.queueUpdate(table.update(m, from));
   }
 
-  private applyAboutSelf(state: MemberState, incarnation: number, from: string): void {
+  private applyAboutSelf(state: MemberState, incarnation: number, from: string, host: string, port: number, meta: Uint8Array): void {
     if (!this.refuting) return;
     if (state === MemberState.Alive) {
       // Someone knows a higher incarnation of us (we restarted): take the highest seen and refute.
       if (incarnation > this.incarnationValue) this.refute(state, incarnation);
+      // The same incarnation with another address or metadata: an earlier run of this node (a restart
+      // that kept the incarnation); raise it so that this run's address and metadata win.
+      else if (incarnation === this.incarnationValue && host.length > 0 && (host !== this.options.host || port !== this.options.port || !sameBytes(meta, this.meta))) {
+        this.refute(state, incarnation);
+      }
       return;
     }
     if (incarnation < this.incarnationValue) {

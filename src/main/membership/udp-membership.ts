@@ -98,33 +98,37 @@ export class UdpMembership extends EventEmitter<Events> {
   static async start(opts: UdpMembershipOptions): Promise<UdpMembership> {
     const host = opts.bindHost ?? opts.swim.host ?? '127.0.0.1';
     const port = opts.swim.port ?? 7946;
-    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(port, host, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
-    // port 0: the port UDP was given is the one TCP and the advertised address use
-    const bound = udp.address().port;
-    const tcp = net.createServer();
-    try {
+    // port 0: UDP takes any free port and TCP must get the same number; when
+    // TCP finds it taken, both try again on another
+    for (let attempt = 1; ; attempt++) {
+      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
       await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(bound, host, () => {
-          tcp.off('error', reject);
+        udp.once('error', reject);
+        udp.bind(port, host, () => {
+          udp.off('error', reject);
           resolve();
         });
       });
-    } catch (e) {
-      udp.close();
-      throw e;
+      const bound = udp.address().port;
+      const tcp = net.createServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(bound, host, () => {
+            tcp.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (e) {
+        await new Promise<void>((r) => udp.close(() => r()));
+        if (port === 0 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) continue;
+        throw e;
+      }
+      udp.on('error', () => {});
+      const m = new UdpMembership(port === bound ? opts : { ...opts, swim: { ...opts.swim, port: bound } }, udp, tcp);
+      m.arm();
+      return m;
     }
-    udp.on('error', () => {});
-    const m = new UdpMembership(port === bound ? opts : { ...opts, swim: { ...opts.swim, port: bound } }, udp, tcp);
-    m.arm();
-    return m;
   }
 
   /** Joins through seed addresses ("host:port"). */

@@ -286,6 +286,20 @@ export class Router {
   }
 
   /** Ends a sticky session. */
+  /** Binds a session to a node (a session that moved, e.g. on failover); false when the node is unknown or affinity is off. */
+  bindSession(session: string, id: string, nowMs: number): boolean {
+    const node = this.nodes.get(id);
+    if (node === undefined || this.affinity === null) return false;
+    this.affinity.bind(session, node, nowMs);
+    return true;
+  }
+
+  /** The node a session is bound to, if any and still alive. */
+  sessionNode(session: string, nowMs: number): string | undefined {
+    const bound = this.affinity?.lookup(session, nowMs);
+    return bound === undefined || bound.removed ? undefined : bound.id;
+  }
+
   endSession(session: string): boolean {
     return this.affinity?.unbind(session) ?? false;
   }
