@@ -81,8 +81,12 @@ export class SessionStore {
 
   /** Opens a session owned by this node; resolves once its backup holds the state. */
   open(id: string, state: Uint8Array): Promise<SessionView> {
-    checkId(id);
-    this.checkState(state);
+    try {
+      checkId(id);
+      this.checkState(state);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.serial(id, async () => {
       if (this.owned.has(id)) throw new InvalidMessageError('session', `${id} is already open here`);
       const s: Owned = { state, version: 0, backup: null };
@@ -101,7 +105,11 @@ export class SessionStore {
 
   /** Replaces a session's state; resolves with the new version once its backup holds it. */
   update(id: string, state: Uint8Array): Promise<SessionView> {
-    this.checkState(state);
+    try {
+      this.checkState(state);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.serial(id, async () => {
       const s = this.owned.get(id);
       if (s === undefined) throw new PeerUnavailableError(this.directory.get(id) ?? '', `session ${id} is not owned by this node`);
