@@ -18,6 +18,26 @@ const ping: SwimMessage = {
 const ack: SwimMessage = { type: 'SwimAck', seq: 42, source: 'b', payload: new Uint8Array(0), updates: [], broadcasts: [] };
 
 describe('membership packets', () => {
+  it('carry a push-pull larger than 64 KiB (a large cluster) as a wide packet, plain and sealed; the flags are authenticated', () => {
+    const members = Array.from({ length: 2000 }, (_, i) => ({ node: `member-${i}`, host: '10.0.0.1', port: 7000 + i, incarnation: i, state: MemberState.Alive, meta: new Uint8Array(8) }));
+    const pushPull: SwimMessage = { type: 'SwimPushPull', join: false, reply: true, source: 'a', members, userState: new Uint8Array(0) };
+    const envelope = encodeSwimMessage(pushPull, 1);
+    expect(envelope.length).toBeGreaterThan(0xffff);
+    for (const keys of [null, new Keyring([crypto.randomBytes(32)])]) {
+      const packet = new PacketCodec('prod', '10.0.0.1:7946', keys).encode([envelope]);
+      expect(packet[1] & 2).toBe(2);
+      const out = new PacketCodec('prod', 'x:1', keys).decode(packet);
+      expect((out.messages[0] as Extract<SwimMessage, { type: 'SwimPushPull' }>).members).toHaveLength(2000);
+      if (keys !== null) {
+        const narrowed = Uint8Array.from(packet);
+        narrowed[1] &= ~2;
+        expect(() => new PacketCodec('prod', 'x:1', keys).decode(narrowed)).toThrow(PacketError);
+      }
+    }
+    // small packets stay narrow
+    expect(new PacketCodec('prod', 'a:1', null).encode([encodeSwimMessage(ack, 1)])[1]).toBe(0);
+  });
+
   it('carry several messages per datagram and the sender address (compound packets)', () => {
     const codec = new PacketCodec('prod', '127.0.0.1:7946', null);
     const p = codec.encode([encodeSwimMessage(ping, 1), encodeSwimMessage(ack, 2)]);
