@@ -61,6 +61,23 @@ describe('ClusterNode: five nodes on loopback', () => {
     }
   });
 
+  it('learns round trips from probe acks: per-peer quality and Vivaldi coordinates exchanged in the acks', async () => {
+    const n0 = nodes[0];
+    await until(() => ['n1', 'n2', 'n3', 'n4'].every((id) => n0.estimateRttMs(id) !== undefined && (n0.health().peers[id]?.samples ?? 0) >= 2), 15_000, 50);
+    for (const id of ['n1', 'n2', 'n3', 'n4']) {
+      const est = n0.estimateRttMs(id)!;
+      expect(Number.isFinite(est)).toBe(true);
+      expect(est).toBeGreaterThanOrEqual(0);
+      expect(est).toBeLessThan(1_000);
+      const q = n0.health().peers[id];
+      expect(q.averageMs).toBeGreaterThan(0);
+      expect(q.lossRate).toBe(0);
+    }
+    expect(n0.nearest().sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(n0.nearest(2)).toHaveLength(2);
+    expect(n0.coordinate().vec).toHaveLength(8);
+  });
+
   it('answers requests between every ordered pair, itself included', async () => {
     const calls: Promise<void>[] = [];
     for (const a of nodes) {

@@ -34,6 +34,9 @@ import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFail
 import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
 import { Engine } from '../engine/engine.js';
 import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
+import { Vivaldi, type Coordinate } from '../health/vivaldi.js';
+import { decodeCoordinate, encodeCoordinate } from '../health/coordinate-codec.js';
+import { Sfc32 } from '../simulator/prng.js';
 import type { SwimEvent } from '../membership/events.js';
 import type { ClusterStatus } from '../membership/peer-registry.js';
 import { UdpMembership } from '../membership/udp-membership.js';
@@ -158,9 +161,6 @@ interface Peer {
   pool: ConnectionPool | null;
   /** removeNode() was called: no traffic until membership sees it alive anew. */
   removed: boolean;
-  /** Heartbeat counters already fed to the quality table. */
-  fedPings: number;
-  fedMissed: number;
 }
 
 interface JoinWaiter {
@@ -195,6 +195,9 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly streams = new Set<EventStream>();
   private readonly counters = new ClusterCounters();
   private readonly quality = new PeerQualityTable();
+  /** This node's network coordinate, carried in its probe acks; peers' last coordinates by id. */
+  private readonly vivaldi = new Vivaldi({}, { rng: new Sfc32(crypto.randomInt(2 ** 31), crypto.randomInt(2 ** 31)) });
+  private readonly coordinates = new Map<string, Coordinate>();
   private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
   private readonly maintenance: NodeJS.Timeout;
   private joinWaiters: JoinWaiter[] = [];
@@ -322,6 +325,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       this.routeAround(node, on);
     });
     for (const type of RAFT_TYPES) messenger.handleBody(type, (envelope, _connection, peer) => this.leadership.receive(peer, envelope.body as RaftMessage));
+    membership.swim.setAckPayload(encodeCoordinate(this.vivaldi.coordinate));
     membership.on('event', (e) => this.onMembership(e));
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
@@ -634,6 +638,27 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
 
   // ------------------------------------------------------------ health and metrics
 
+  /** This node's Vivaldi network coordinate (refined with every probe round trip). */
+  coordinate(): Coordinate {
+    return this.vivaldi.coordinate;
+  }
+
+  /** The round trip to a member estimated from network coordinates, ms (undefined before its first ack). */
+  estimateRttMs(nodeId: string): number | undefined {
+    const theirs = this.coordinates.get(nodeId);
+    return theirs === undefined ? undefined : this.vivaldi.estimateMs(theirs);
+  }
+
+  /** Alive members ordered by estimated round trip, nearest first (members without a coordinate last). */
+  nearest(limit = Infinity): string[] {
+    const alive = this.aliveMembers().filter((m) => !m.self);
+    const est = (id: string): number => this.estimateRttMs(id) ?? Infinity;
+    return alive
+      .map((m) => m.nodeId)
+      .sort((a, b) => est(a) - est(b))
+      .slice(0, limit);
+  }
+
   health(): HealthReport {
     this.counters.healthChecks++;
     const reasons: string[] = [];
@@ -864,6 +889,15 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       case 'probe-failed':
         this.quality.of(e.node).probe({ kind: 'lost' });
         break;
+      case 'probe-acked': {
+        this.quality.of(e.node).probe({ kind: 'ack', rttMs: e.rttMs });
+        const theirs = decodeCoordinate(e.payload, this.vivaldi.options.dimensions);
+        if (theirs !== null) {
+          this.coordinates.set(e.node, theirs);
+          if (this.vivaldi.observe(e.node, theirs, e.rttMs)) this.membership.swim.setAckPayload(encodeCoordinate(this.vivaldi.coordinate));
+        }
+        break;
+      }
       case 'joined':
         for (const w of this.joinWaiters) w.resolve();
         this.joinWaiters = [];
@@ -888,7 +922,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const id = member.nodeId;
     let peer = this.peers.get(id);
     if (peer === undefined) {
-      peer = { member, pool: null, removed: false, fedPings: 0, fedMissed: 0 };
+      peer = { member, pool: null, removed: false };
       this.peers.set(id, peer);
     } else {
       if (peer.pool !== null && (peer.pool.peer.host !== member.host || peer.pool.peer.port !== member.dataPort)) {
@@ -924,6 +958,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         this.dropPool(peer, new PeerUnavailableError(id, 'left the cluster'));
         this.peers.delete(id);
         this.quality.forget(id);
+        this.coordinates.delete(id);
+        this.vivaldi.forget(id);
         break;
       default:
         type = 'member-updated';
@@ -1009,7 +1045,6 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const pool = peer.pool;
     if (pool === null) return;
     peer.pool = null;
-    peer.fedPings = peer.fedMissed = 0;
     pool.stop();
     // requests in flight on the peer's connections, dialled or accepted, fail now
     for (const c of this.messenger.transport.connections) if (c.session?.peerNodeId === peer.member.nodeId) c.destroy(reason);
@@ -1127,27 +1162,16 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     return n;
   }
 
-  /** Once a second: heartbeat RTTs into routing and peer quality, hot nodes and sessions re-read. */
+  /** Once a second: round trips into routing (heartbeat average, else the coordinate estimate), hot nodes and sessions re-read. */
   private maintain(): void {
     if (this.stopped) return;
     const now = performance.now();
     this.router.tick(now);
-    this.logDrops(now);
     for (const peer of this.peers.values()) {
-      if (peer.pool === null || peer.pool.size === 0) continue;
-      const hb = this.messenger.heartbeatOf(peer.pool.acquire());
-      if (hb === null) continue;
-      const stats = hb.stats;
-      const sent = stats.pingsSent - peer.fedPings;
-      const missed = stats.missed - peer.fedMissed;
-      peer.fedPings = stats.pingsSent;
-      peer.fedMissed = stats.missed;
-      const q = this.quality.of(peer.member.nodeId);
-      for (let i = 0; i < Math.min(missed, 16); i++) q.probe({ kind: 'lost' });
-      if (sent - missed > 0 && hb.rtt.count > 0) {
-        q.probe({ kind: 'ack', rttMs: hb.rtt.lastMs });
-        if (!peer.removed && peer.member.state === 'alive') this.router.setLatency(peer.member.nodeId, hb.rtt.averageMs);
-      }
+      if (peer.removed || peer.member.state !== 'alive' || this.draining.has(peer.member.nodeId)) continue;
+      const hb = peer.pool !== null && peer.pool.size > 0 ? this.messenger.heartbeatOf(peer.pool.acquire()) : null;
+      const latency = hb !== null && hb.rtt.count > 0 ? hb.rtt.averageMs : this.estimateRttMs(peer.member.nodeId);
+      if (latency !== undefined && Number.isFinite(latency)) this.router.setLatency(peer.member.nodeId, Math.max(0, latency));
     }
   }
 }

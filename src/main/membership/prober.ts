@@ -127,13 +127,17 @@ export class Prober {
   }
 
   /** An ack arrived at `now`: true when it answered the current probe. */
-  acked(seq: number, now: number): boolean {
+  acked(seq: number, now: number, payload: Uint8Array): boolean {
     const p = this.probe;
     if (p === null || seq !== p.seq) return false;
     this.probe = null;
     if (this.lifeguard) this.health.apply(-1);
-    if (!p.indirect) this.measureDelivery(1);
-    if (!p.indirect) this.measureRtt(now - p.startedAt);
+    if (!p.indirect) {
+      const rtt = now - p.startedAt;
+      this.measureDelivery(1);
+      this.measureRtt(rtt);
+      this.out.event({ type: 'probe-acked', node: p.targetName, rttMs: rtt, payload });
+    }
     return true;
   }
 

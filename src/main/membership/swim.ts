@@ -55,6 +55,8 @@ export interface SwimDeps {
 
 /** How long a seen user broadcast is remembered so it is delivered once. */
 export const BROADCAST_DEDUP_MS = 300_000;
+/** Largest ack payload (setAckPayload): room for a network coordinate, small against the packet budget. */
+export const MAX_ACK_PAYLOAD_BYTES = 128;
 
 export class Swim {
   readonly options: SwimOptions;
@@ -75,6 +77,7 @@ export class Swim {
   private readonly seen = new Map<string, number>();
   private readonly picked: number[] = [];
   private readonly piggyback: Piggyback;
+  private ackPayload: Uint8Array = EMPTY_BYTES;
   private readonly prober: Prober;
 
   private nextBroadcastId = 1;
@@ -206,6 +209,16 @@ export class Swim {
     return this.out.flush();
   }
 
+  /**
+   * Bytes every ack this node sends carries (at most MAX_ACK_PAYLOAD_BYTES),
+   * e.g. its network coordinate; the prober reports them with each direct
+   * ack ('probe-acked') together with the round trip.
+   */
+  setAckPayload(payload: Uint8Array): void {
+    if (payload.length > MAX_ACK_PAYLOAD_BYTES) throw new InvalidConfigError('ackPayload', `${payload.length} bytes exceeds ${MAX_ACK_PAYLOAD_BYTES}`);
+    this.ackPayload = payload.slice();
+  }
+
   /** Disseminates a user broadcast to every member by gossip. */
   broadcast(topic: string, payload: Uint8Array, now: number): SwimStep {
     const limit = this.budgetBytes - 64;
@@ -299,7 +312,7 @@ export class Swim {
         const src = table.find(msg.source);
         const pb = this.piggyback;
         pb.fill(src >= 0 && table.state(src) !== MemberState.Alive ? table.update(src, this.name) : null, msg.source);
-        this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: EMPTY_BYTES, updates: pb.updates, broadcasts: pb.broadcasts });
+        this.out.send(from, channel, { type: 'SwimAck', seq: msg.seq, source: this.name, payload: this.ackPayload, updates: pb.updates, broadcasts: pb.broadcasts });
         return;
       }
       case 'SwimPingReq': {
@@ -325,7 +338,7 @@ export class Swim {
         return;
       }
       case 'SwimAck': {
-        if (this.prober.acked(msg.seq, now)) return;
+        if (this.prober.acked(msg.seq, now, msg.payload)) return;
         const dead = this.reconnects.get(msg.seq);
         if (dead !== undefined) {
           this.reconnects.delete(msg.seq);
