@@ -52,8 +52,8 @@ export interface TransactionSimulationOptions {
   readonly network?: Partial<LinkModel>;
   /** Crash -> every up node told memberFailed, a crashed leader replaced (default 500 ms). */
   readonly failureDetectionMs?: number;
-  /** How long the application takes to prepare and to apply (default 1 ms). */
-  readonly appDelayMs?: number;
+  /** How long the application takes to prepare and to apply, in ms: a number, or one per node and transaction (default 1). */
+  readonly appDelayMs?: number | ((node: string, tx: TxInfo) => number);
   /** The application's vote (default yes). */
   readonly vote?: (node: string, tx: TxInfo) => 'yes' | 'no';
 }
@@ -137,7 +137,8 @@ export class TransactionSimulation {
   private readonly byName = new Map<string, number>();
   private readonly tuning: Partial<TransactionTuning>;
   private readonly detectMs: number;
-  private readonly appDelayMs: number;
+  private readonly appDelay: (node: string, tx: TxInfo) => number;
+  private dropHook: ((from: string, to: string, message: TxMessage) => boolean) | null = null;
   private readonly voteOf: (node: string, tx: TxInfo) => 'yes' | 'no';
   private readonly txs = new Map<string, SimTxRecord>();
   private readonly counts = new Map<string, number>();
@@ -160,7 +161,8 @@ export class TransactionSimulation {
     resolveTransactionOptions({ ...this.tuning, name: names[0] });
     this.network = new SimNetwork(names.length, this.rng.fork(), resolveLinkModel(opts.network ?? {}));
     this.detectMs = opts.failureDetectionMs ?? 500;
-    this.appDelayMs = opts.appDelayMs ?? 1;
+    const delay = opts.appDelayMs ?? 1;
+    this.appDelay = typeof delay === 'number' ? () => delay : delay;
     this.voteOf = opts.vote ?? (() => 'yes');
     this.leaderName = opts.leader ?? names[names.length - 1];
     if (!names.includes(this.leaderName)) throw new InvalidConfigError('leader', `${this.leaderName} is not a node`);
@@ -237,6 +239,11 @@ export class TransactionSimulation {
     this.crashHook = predicate;
   }
 
+  /** Drops every message the predicate accepts (null removes the filter). */
+  dropWhen(predicate: ((from: string, to: string, message: TxMessage) => boolean) | null): void {
+    this.dropHook = predicate;
+  }
+
   // ------------------------------------------------------------ faults
 
   crash(name: string): void {
@@ -252,6 +259,24 @@ export class TransactionSimulation {
     this.detected.delete(name);
     for (const x of this.nodes) if (x !== node && x.status === 'up') x.recovery.memberAlive(name);
     this.boot(node);
+  }
+
+  /** Membership declares `name` failed whether or not it is (a false suspicion when it is up): every up node is told, a leader so declared is replaced. */
+  declareFailed(name: string): void {
+    const node = this.nodes[this.idx(name)];
+    this.detected.add(name);
+    for (const x of this.nodes) if (x.status === 'up') x.recovery.memberFailed(name);
+    if (this.leaderName === name) {
+      const next = this.nodes.find((x) => x.status === 'up' && x !== node && !this.detected.has(x.name));
+      this.setLeader(next === undefined ? null : next.name);
+    }
+  }
+
+  /** Membership sees `name` alive again. */
+  declareAlive(name: string): void {
+    this.idx(name);
+    this.detected.delete(name);
+    for (const x of this.nodes) if (x.status === 'up') x.recovery.memberAlive(name);
   }
 
   partition(groups: readonly (readonly string[])[]): void {
@@ -353,7 +378,8 @@ export class TransactionSimulation {
       }
       const kinds = new Set(outcomes.values());
       if (kinds.size > 1) out.push(`${tx.txId}: participants disagree: ${[...outcomes].map(([p, o]) => `${p} ${o}`).join(', ')}`);
-      for (const p of tx.applied) if (tx.aborts.size > 0 || kinds.has('aborted')) out.push(`${tx.txId}: ${p} applied the commit while ${[...tx.aborts, ...[...outcomes].filter(([, o]) => o === 'aborted').map(([q]) => q)].join(', ')} aborted`);
+      const aborted = new Set([...tx.aborts, ...[...outcomes].filter(([, o]) => o === 'aborted').map(([q]) => q)]);
+      for (const p of tx.applied) if (aborted.size > 0) out.push(`${tx.txId}: ${p} applied the commit while ${[...aborted].join(', ')} aborted`);
       if (new Set(tx.told).size > 1) out.push(`${tx.txId}: the application was told ${tx.told.join(' then ')}`);
       const told = tx.told[0];
       if (told !== undefined) {
@@ -427,7 +453,7 @@ export class TransactionSimulation {
     for (const s of step.sends) {
       this.messagesSent++;
       const to = this.byName.get(s.to);
-      if (to !== undefined) {
+      if (to !== undefined && (this.dropHook === null || !this.dropHook(node.name, s.to, s.message))) {
         if (to === node.index) this.push(now, DELIVER, to, 0, node.name, s.message);
         else {
           const copies = this.network.route(node.index, to, false);
@@ -446,11 +472,11 @@ export class TransactionSimulation {
           break;
         case 'prepare': {
           const yes = this.voteOf(node.name, e.tx) === 'yes';
-          this.push(now + this.appDelayMs, APP_VOTE, node.index, node.epoch, '', null, e.tx.txId, yes);
+          this.push(now + this.appDelay(node.name, e.tx), APP_VOTE, node.index, node.epoch, '', null, e.tx.txId, yes);
           break;
         }
         case 'commit':
-          this.push(now + this.appDelayMs, APP_APPLIED, node.index, node.epoch, '', null, e.tx.txId);
+          this.push(now + this.appDelay(node.name, e.tx), APP_APPLIED, node.index, node.epoch, '', null, e.tx.txId);
           break;
         case 'abort':
           this.record(e.tx.txId)?.aborts.add(node.name);
@@ -491,12 +517,7 @@ export class TransactionSimulation {
   /** Failure detection: tell every up node, and replace a crashed leader. */
   private detect(node: SimNode, epoch: number): void {
     if (node.status !== 'crashed' || node.epoch !== epoch) return;
-    this.detected.add(node.name);
-    for (const x of this.nodes) if (x.status === 'up') x.recovery.memberFailed(node.name);
-    if (this.leaderName === node.name) {
-      const next = this.nodes.find((x) => x.status === 'up');
-      this.setLeader(next === undefined ? null : next.name);
-    }
+    this.declareFailed(node.name);
   }
 
   private point(p: CrashPoint): boolean {
