@@ -14,7 +14,7 @@ export const STATUS_PAGE = `<!doctype html>
   h1 { font-size: 20px; margin: 0 0 4px; }
   .sub { color: #5b6475; margin-bottom: 16px; }
   .cards { display: flex; gap: 12px; flex-wrap: wrap; margin-bottom: 16px; }
-  .card { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: 10px 14px; min-width: 140px; }
+  .card { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: 10px 14px; min-width: 110px; }
   .card .k { color: #5b6475; font-size: 12px; }
   .card .v { font-size: 18px; font-weight: 600; }
   table { border-collapse: collapse; background: #fff; border: 1px solid #dde1e8; }
