@@ -100,7 +100,7 @@ describe('Transactions (the node adapter)', () => {
   it('an async No, or a prepare that throws, aborts: every participant is told abort, none commits', async () => {
     const c = cluster();
     const a = c.add('a');
-    c.add('b', recorder('b', c.calls, async () => {
+    c.add('b', recorder('b', c.calls, async (): Promise<'no'> => {
       await sleep(10);
       return 'no';
     }));
