@@ -6,7 +6,7 @@ export { TxCoordinator, type CoordinatorDeps, type TxPart } from './coordinator.
 export { TxParticipant, type ParticipantDeps, type ParticipantState } from './participant.js';
 export { TransactionRecovery, type RecoveryDeps, type TerminationPhase } from './recovery.js';
 export type { TxEvent, TxStep } from './events.js';
-export { isTxMessage, TxState, TxVoteKind, type TxInfo, type TxMessage, type TxMessageType, type TxOutcome, type TxSend } from './messages.js';
+export { isTxMessage, TX_MESSAGE_TYPES, TxState, TxVoteKind, type TxInfo, type TxMessage, type TxMessageType, type TxOutcome, type TxSend } from './messages.js';
 export { TransactionDefaults, resolveTransactionOptions, type TransactionOptions, type TransactionOptionsInput, type TransactionTuning } from './options.js';
 export { MemoryTxLog, type TxLog, type TxRecord, type TxRecordKind } from './log.js';
 export { FileTxLog } from './file-log.js';

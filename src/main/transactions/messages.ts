@@ -32,7 +32,10 @@ export interface TxSend {
   readonly message: TxMessage;
 }
 
-const TX_TYPES: ReadonlySet<string> = new Set<TxMessageType>(['TxPrepare', 'TxVote', 'TxCommit', 'TxAbort', 'TxStatusRequest', 'TxStatusResponse']);
+/** Every Tx body type (what a host registers with Messenger.handleBody). */
+export const TX_MESSAGE_TYPES: readonly TxMessageType[] = Object.freeze(['TxPrepare', 'TxVote', 'TxCommit', 'TxAbort', 'TxStatusRequest', 'TxStatusResponse'] as const);
+
+const TX_TYPES: ReadonlySet<string> = new Set<string>(TX_MESSAGE_TYPES);
 
 /** True when a decoded Envelope body is one the transaction cores handle. */
 export function isTxMessage(body: BodyValue): body is TxMessage {

@@ -3,28 +3,30 @@
 // its membership and its leader in a few lines. The cores decide everything;
 // this adapter only moves messages, runs one timer and calls the application.
 //
-// How a host wires it
+// How a host wires it (inside ClusterNode, as it wires the Raft election)
 //
-//   const tx = new Transactions(
-//     { name: 'a' },                                         // + options (options.ts)
-//     {                                                      // the application
-//       prepare: async (t) => (await locks.tryLock(t.payload)) ? 'yes' : 'no',
-//       commit:  async (t) => { await store.apply(t.payload); locks.release(t.payload); },
-//       abort:   (t, reason) => locks.release(t.payload),
-//       restored: (t) => locks.lock(t.payload),             // in doubt after a restart
-//     },
-//     {                                                      // IO, injected
-//       send: (to, body) => node.sendBody(to, body),        // an Envelope body, unchanged
-//       logs: FileTxLog.inDirectory(dataDir + '/tx'),
-//       onEvent: (e) => node.emit('transaction', e),        // decided, recovered, ...
+//   this.tx = new Transactions(
+//     { name: this.id },                                    // + options (options.ts)
+//     app,                                                  // prepare / commit / abort / restored
+//     {
+//       send: (to, body) => void this.connectionTo(to, 'tx').then((c) => c.send(body)), // a Tx body, unchanged
+//       logs: FileTxLog.inDirectory(path.join(dataDir, 'tx')),
+//       onEvent: (e) => this.publish({ type: 'transaction', event: e }),      // decided, recovered, ...
 //     },
 //   );
-//   node.onBody(isTxMessage, (from, body) => tx.receive(from, body)); // from: the authenticated member name
-//   node.on('leader-changed', ({ leader }) => tx.setLeader(leader));
-//   node.on('member-failed', ({ name }) => tx.memberFailed(name));
-//   node.on('member-alive', ({ name }) => tx.memberAlive(name));
+//   for (const type of TX_MESSAGE_TYPES) messenger.handleBody(type, (envelope, _c, peer) => this.tx.receive(peer, envelope.body as TxMessage));
+//   on leader-changed:  this.tx.setLeader(leader)           // the recovery runs on the leader
+//   on member-failed:   this.tx.memberFailed(name)          // on every node
+//   on member-alive:    this.tx.memberAlive(name)
 //
-//   const { outcome } = await tx.begin([{ name: 'b', payload }, { name: 'c', payload }]);
+//   const { outcome } = await this.tx.begin([{ name: 'b', payload }, { name: 'c', payload }]);
+//
+// The application (TransactionApplication):
+//
+//   prepare: async (t) => ((await locks.tryLock(t.payload)) ? 'yes' : 'no'),
+//   commit:  async (t) => { await store.apply(t.payload); locks.release(t.payload); },
+//   abort:   (t, reason) => locks.release(t.payload),
+//   restored: (t) => locks.lock(t.payload),                 // in doubt after a restart
 //
 // - begin() resolves once the outcome is logged: 'committed' means every
 //   participant will commit (they apply it as they learn it), 'aborted' that
