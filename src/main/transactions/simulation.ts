@@ -35,13 +35,17 @@ import { InvalidConfigError } from '../../shared/errors.js';
 import { EventQueue, type TimedEvent } from '../simulator/event-queue.js';
 import { resolveLinkModel, SimNetwork, type LinkModel } from '../simulator/network.js';
 import { Sfc32 } from '../simulator/prng.js';
+import { atomicityViolations } from './atomicity.js';
 import { TxCoordinator } from './coordinator.js';
+import { CrashableLog, SimulatedCrash, type CrashPoint } from './crash-log.js';
 import type { TxStep } from './events.js';
-import { MemoryTxLog, type TxLog, type TxRecord } from './log.js';
+import { MemoryTxLog, type TxRecord } from './log.js';
 import type { TxInfo, TxMessage, TxOutcome } from './messages.js';
 import { resolveTransactionOptions, type TransactionTuning } from './options.js';
 import { TxParticipant } from './participant.js';
 import { TransactionRecovery } from './recovery.js';
+
+export type { CrashPoint };
 
 export interface TransactionSimulationOptions {
   readonly nodes: readonly string[];
@@ -58,11 +62,6 @@ export interface TransactionSimulationOptions {
   readonly vote?: (node: string, tx: TxInfo) => 'yes' | 'no';
 }
 
-export type CrashPoint =
-  | { readonly kind: 'receive'; readonly node: string; readonly n: number; readonly from: string; readonly message: TxMessage }
-  | { readonly kind: 'append' | 'appended'; readonly node: string; readonly n: number; readonly record: TxRecord }
-  | { readonly kind: 'send'; readonly node: string; readonly n: number; readonly to: string; readonly message: TxMessage };
-
 /** What the simulation knows of one transaction. */
 export interface SimTxRecord {
   readonly txId: string;
@@ -75,8 +74,6 @@ export interface SimTxRecord {
   /** Participants whose application was told to abort. */
   readonly aborts: Set<string>;
 }
-
-class SimulatedCrash extends Error {}
 
 const DELIVER = 0;
 const TICK = 1;
@@ -106,25 +103,6 @@ interface SimNode {
   /** Incremented per restart: work of an earlier life (a pending app callback) is dropped. */
   epoch: number;
   tickAt: number;
-}
-
-/** A log that consults the crash hook around each append. */
-class CrashableLog implements TxLog {
-  constructor(
-    private readonly inner: MemoryTxLog,
-    private readonly point: (kind: 'append' | 'appended', record: TxRecord) => boolean,
-  ) {}
-  load(): TxRecord[] {
-    return this.inner.load();
-  }
-  append(record: TxRecord): void {
-    if (this.point('append', record)) throw new SimulatedCrash();
-    this.inner.append(record);
-    if (this.point('appended', record)) throw new SimulatedCrash();
-  }
-  compact(live: readonly TxRecord[]): void {
-    this.inner.compact(live);
-  }
 }
 
 export class TransactionSimulation {
@@ -369,25 +347,7 @@ export class TransactionSimulation {
 
   /** Violations of the guarantees so far (empty when all hold). */
   check(): string[] {
-    const out = [...this.problems];
-    for (const tx of this.txs.values()) {
-      const outcomes = new Map<string, TxOutcome>();
-      for (const p of tx.participants) {
-        const s = this.loggedState(p, tx.txId);
-        if (s === 'committed' || s === 'aborted') outcomes.set(p, s);
-      }
-      const kinds = new Set(outcomes.values());
-      if (kinds.size > 1) out.push(`${tx.txId}: participants disagree: ${[...outcomes].map(([p, o]) => `${p} ${o}`).join(', ')}`);
-      const aborted = new Set([...tx.aborts, ...[...outcomes].filter(([, o]) => o === 'aborted').map(([q]) => q)]);
-      for (const p of tx.applied) if (aborted.size > 0) out.push(`${tx.txId}: ${p} applied the commit while ${[...aborted].join(', ')} aborted`);
-      if (new Set(tx.told).size > 1) out.push(`${tx.txId}: the application was told ${tx.told.join(' then ')}`);
-      const told = tx.told[0];
-      if (told !== undefined) {
-        for (const [p, o] of outcomes) if (o !== told) out.push(`${tx.txId}: the application was told ${told}, ${p} ${o}`);
-        if (told === 'aborted' && tx.applied.size > 0) out.push(`${tx.txId}: the application was told aborted, ${[...tx.applied].join(', ')} applied it`);
-      }
-    }
-    return out;
+    return [...this.problems, ...atomicityViolations(this.txs.values(), (p, txId) => this.loggedState(p, txId))];
   }
 
   // ------------------------------------------------------------ running nodes
