@@ -1167,6 +1167,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     if (this.stopped) return;
     const now = performance.now();
     this.router.tick(now);
+    this.logDrops(now);
     for (const peer of this.peers.values()) {
       if (peer.removed || peer.member.state !== 'alive' || this.draining.has(peer.member.nodeId)) continue;
       const hb = peer.pool !== null && peer.pool.size > 0 ? this.messenger.heartbeatOf(peer.pool.acquire()) : null;
