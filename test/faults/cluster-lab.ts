@@ -16,7 +16,14 @@ import type { NetLab } from './netns.js';
 export const CLUSTER = 'faults';
 export const GOSSIP_PORT = 7946;
 export const TRAFFIC_TIMEOUT_MS = 2_000;
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+/** Debian's libfaketime (package faketime), multi-threaded build: Node has threads. */
+function libfaketime(): string {
+  for (const dir of ['/usr/lib', ...fs.readdirSync('/usr/lib').map((d) => path.join('/usr/lib', d))]) {
+    const file = path.join(dir, 'faketime', 'libfaketimeMT.so.1');
+    if (fs.existsSync(file)) return file;
+  }
+  throw new Error('libfaketimeMT.so.1 not found: apt-get install -y faketime');
+}
 
 export interface Credentials {
   readonly cluster: string;
@@ -94,7 +101,7 @@ export class ClusterLab {
   /** An agent on a spare host with some settings not the cluster's. */
   intruder(name: string, host: number, o: IntruderOptions): AgentProcess {
     const env: Record<string, string> =
-      o.clockOffsetSec === undefined ? {} : { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${o.clockOffsetSec}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+      o.clockOffsetSec === undefined ? {} : { LD_PRELOAD: libfaketime(), FAKETIME: `+${o.clockOffsetSec}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
     const agent = new AgentProcess(this.lab, { name, host, args: this.args(name, host, o), env }, path.join(this.dir, `${name}.log`));
     this.intruders.push(agent);
     return agent;
