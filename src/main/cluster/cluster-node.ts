@@ -50,6 +50,10 @@ import { EventStream, type ClusterEvent, type ClusterEventMap } from './events.j
 import { Leadership, type LeaderInfo } from './leadership.js';
 import { SessionStore, type MigrationBody, type SessionView } from './sessions.js';
 import { FailoverCoordinator, parseFailoverReport, type FailoverReport } from './failover.js';
+import { Transactions, type TransactionApplication, type TxResult } from '../transactions/transactions.js';
+import { FileTxLog } from '../transactions/file-log.js';
+import { TX_MESSAGE_TYPES, type TxInfo, type TxMessage } from '../transactions/messages.js';
+import type { TxEvent } from '../transactions/events.js';
 import type { RaftEvent } from '../leadership/events.js';
 import type { RaftMessage, RaftMessageType } from '../leadership/messages.js';
 import { clusterMember, encodeMemberMeta, type ClusterMember } from './members.js';
@@ -188,6 +192,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly leadership: Leadership;
   private readonly sessions: SessionStore;
   private readonly failover: FailoverCoordinator;
+  private readonly transactions: Transactions;
+  private txApplication: TransactionApplication | null = null;
   /** Members being restarted by a rolling restart: routed around until they are back. */
   private readonly draining = new Set<string>();
   private readonly peers = new Map<string, Peer>();
@@ -308,6 +314,24 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         this.publish({ type: 'failover', report });
       },
     });
+    const tx = options.transactions;
+    this.transactions = new Transactions(
+      { ...tx.tuning, name: this.id },
+      {
+        // until the application registers its handler, this node votes No
+        prepare: (t) => this.txApplication?.prepare(t) ?? { vote: 'no', reason: 'no transaction handler on this node' },
+        commit: (t) => this.txApplication?.commit(t),
+        abort: (t, reason) => this.txApplication?.abort(t, reason),
+        restored: (t) => this.txApplication?.restored?.(t),
+      },
+      {
+        send: (to, message) => void this.sendBestEffort(to, message),
+        logs: tx.logDirectory === undefined ? undefined : FileTxLog.inDirectory(tx.logDirectory),
+        onEvent: (e) => this.onTransaction(e),
+        onError: (error) => this.options.logger.error({ node: this.id, err: String((error as Error)?.message ?? error) }, 'transaction log failed'),
+      },
+    );
+    for (const type of TX_MESSAGE_TYPES) messenger.handleBody(type, (envelope, _connection, peer) => this.transactions.receive(peer, envelope.body as TxMessage));
     this.serveInternal(TOPIC_PROMOTE, async (m) => new TextEncoder().encode(JSON.stringify(await this.sessions.promote(new TextDecoder().decode(m.payload)))));
     this.serveInternal(TOPIC_FAILOVER_DONE, (m) => {
       const report = parseFailoverReport(m.payload);
@@ -569,6 +593,29 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     return this.sessions.ownerOf(sessionId);
   }
 
+  // ------------------------------------------------------------ transactions
+
+  /**
+   * Sets what this node does as a participant of a transaction: prepare
+   * (vote; may be async; a throw is a No), commit (at least once: make it
+   * idempotent), abort, and restored (a transaction still in doubt after a
+   * restart). Until set, this node votes No.
+   */
+  handleTransactions(application: TransactionApplication): void {
+    this.txApplication = application;
+  }
+
+  /**
+   * Runs a two-phase commit with this node as coordinator; resolves once the
+   * outcome is logged ('committed': every participant will commit; 'aborted':
+   * none will). The outcome never changes afterwards; when this node fails,
+   * the leader finishes the transaction with the participants.
+   */
+  beginTransaction(parts: readonly { readonly nodeId: string; readonly payload: Uint8Array }[]): Promise<TxResult> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError('beginTransaction'));
+    return this.transactions.begin(parts.map((p) => ({ name: p.nodeId, payload: p.payload })));
+  }
+
   // ------------------------------------------------------------ files and state
 
   /**
@@ -771,6 +818,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       },
       failover: {
         failoverEvents: c.failovers,
+        transactionRecoveries: c.transactionRecoveries,
         sessionMigrations: c.sessionMigrations,
         rollingRestarts: c.rollingRestarts,
         leaderElections: c.leaderElections,
@@ -824,6 +872,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     clearInterval(this.maintenance);
     this.leadership.close();
     this.sessions.shutdown();
+    this.transactions.close();
     this.loopDelay.disable();
     this.unsubscribeSeeds?.();
     if (!Array.isArray(this.options.seeds)) (this.options.seeds as SeedSource).close();
@@ -930,7 +979,10 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       }
       peer.member = member;
     }
-    if (e.type === 'member-alive' || e.type === 'member-joined') peer.removed = false;
+    if (e.type === 'member-alive' || e.type === 'member-joined') {
+      peer.removed = false;
+      this.transactions.memberAlive(id);
+    }
     let type: ClusterEvent['type'];
     switch (e.type) {
       case 'member-joined':
@@ -950,6 +1002,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         this.counters.topologyChanges++;
         this.dropPool(peer, new PeerUnavailableError(id, 'declared dead by membership'));
         this.sessions.memberFailed(id);
+        this.transactions.memberFailed(id);
         this.failover.memberFailed(id, member.incarnation);
         break;
       case 'member-left':
@@ -1014,6 +1067,11 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
 
   /** A Raft message to a member, now, on an open connection; false (and a dial started) when there is none. */
   private sendRaft(to: string, message: RaftMessage): boolean {
+    return this.sendBestEffort(to, message);
+  }
+
+  /** A protocol message whose core retransmits: sent now on an open connection, else dropped while a dial starts. */
+  private sendBestEffort(to: string, message: RaftMessage | TxMessage): boolean {
     const peer = this.peers.get(to);
     if (this.stopped || peer === undefined || peer.removed || peer.member.state === 'dead' || peer.member.state === 'left') return false;
     try {
@@ -1030,11 +1088,28 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     }
   }
 
+  private onTransaction(e: TxEvent): void {
+    switch (e.type) {
+      case 'recovered':
+        this.counters.transactionRecoveries++;
+        this.options.logger.info({ node: this.id, tx: e.txId, coordinator: e.coordinator, outcome: e.outcome }, 'transaction recovered');
+        this.publish({ type: 'transaction-recovered', txId: e.txId, coordinator: e.coordinator, outcome: e.outcome });
+        break;
+      case 'recovery-blocked':
+        this.options.logger.warn({ node: this.id, tx: e.txId, coordinator: e.coordinator }, 'transaction blocked until its coordinator returns');
+        this.publish({ type: 'transaction-blocked', txId: e.txId, coordinator: e.coordinator });
+        break;
+      default:
+        break;
+    }
+  }
+
   private onRaft(e: RaftEvent): void {
     if (e.type === 'leader-changed') {
       if (e.leader !== null) this.counters.leaderElections++;
       this.options.logger.info({ node: this.id, leader: e.leader, term: e.term }, 'leader changed');
       this.publish({ type: 'leader-changed', leader: e.leader, term: e.term });
+      this.transactions.setLeader(e.leader);
       if (e.leader === this.id) this.failover.becameLeader();
     } else if (e.type === 'role-changed') {
       this.options.logger.debug({ node: this.id, role: e.role, term: e.term, reason: e.reason }, 'raft role');

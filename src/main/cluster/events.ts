@@ -23,6 +23,10 @@ export type ClusterEvent =
   | { readonly type: 'session-migrated'; readonly session: string; readonly from: string; readonly to: string; readonly reason: string }
   /** The leader finished the failover of a failed member: what moved where. */
   | { readonly type: 'failover'; readonly report: FailoverReport }
+  /** The leader finished a transaction whose coordinator failed (the termination protocol). */
+  | { readonly type: 'transaction-recovered'; readonly txId: string; readonly coordinator: string; readonly outcome: 'committed' | 'aborted' }
+  /** Every participant is prepared and the coordinator is down: the transaction waits for it to return with its log. */
+  | { readonly type: 'transaction-blocked'; readonly txId: string; readonly coordinator: string }
   /** A file sent by a member arrived whole and verified in transfers.directory. */
   | { readonly type: 'file-received'; readonly file: ReceivedFile }
   /** Fewer than a majority of the known members are reachable from here. */

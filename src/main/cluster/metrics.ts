@@ -6,8 +6,8 @@
 //
 // The hot paths only bump plain counters (ClusterCounters); prom-client reads
 // them when scraped, through one snapshot cached for a scrape's duration.
-// The failover category: failovers, session migrations, rolling restarts,
-// elections and the term (transaction recoveries join it with 2PC).
+// The failover category: failovers, transaction recoveries, session
+// migrations, rolling restarts, elections and the term.
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface TopologyMetrics {
@@ -74,6 +74,8 @@ export interface HealthMetrics {
 export interface FailoverMetrics {
   /** Failovers of failed members this node has seen completed. */
   readonly failoverEvents: number;
+  /** Transactions of failed coordinators this node finished as leader. */
+  readonly transactionRecoveries: number;
   /** Sessions this node saw move to another owner. */
   readonly sessionMigrations: number;
   /** Rolling restarts this node ran (as leader) to the end. */
@@ -105,6 +107,7 @@ export class ClusterCounters {
   failedHealthChecks = 0;
   leaderElections = 0;
   failovers = 0;
+  transactionRecoveries = 0;
   sessionMigrations = 0;
   rollingRestarts = 0;
   /** Connection totals of connections that have closed (open ones are read live). */
@@ -153,6 +156,7 @@ const LEAVES: readonly Leaf[] = [
   ['routing_hotspots_total', 'Nodes turning hot', 'counter', (m) => m.loadBalancer.hotspots],
   ['routing_rebalances_total', 'Rebuilds of the candidate set', 'counter', (m) => m.loadBalancer.rebalances],
   ['failovers_total', 'Failovers of failed members completed', 'counter', (m) => m.failover.failoverEvents],
+  ['transaction_recoveries_total', 'Transactions of failed coordinators finished as leader', 'counter', (m) => m.failover.transactionRecoveries],
   ['session_migrations_total', 'Sessions seen moving to another owner', 'counter', (m) => m.failover.sessionMigrations],
   ['rolling_restarts_total', 'Rolling restarts run to the end', 'counter', (m) => m.failover.rollingRestarts],
   ['leader_elections_total', 'Leaders this node has seen elected', 'counter', (m) => m.failover.leaderElections],

@@ -30,6 +30,7 @@
 //   leaveLingerMs       1000                    leave(): how long the leave is gossiped before sockets close
 //   transfers           {}                      file transfer and state sync: directory (received files; none = refuse),
 //                                               chunkBytes, windowBytes, throttleBytesPerSec, ... (transfer/transfer-options.ts)
+//   transactions        {}                      logDirectory (2PC logs; none: in memory), tuning (timeouts)
 //   leadership          see cluster/leadership.ts: enabled (true), bootstrapExpect (3), voters (from
 //                       membership), stateFile (none: the vote is kept in memory), Raft timing
 //                       (preset: the membership preset)
@@ -48,6 +49,14 @@ import type { TlsOptions } from '../transport/transport.js';
 import type { HeartbeatOptionsInput } from '../transport/heartbeat.js';
 import type { LeadershipOptionsInput } from './leadership.js';
 import { resolveFileTransfersOptions, type FileTransfersOptionsInput } from '../transfer/transfer-options.js';
+import { resolveTransactionOptions, type TransactionTuning } from '../transactions/options.js';
+
+export interface TransactionsOptionsInput {
+  /** Directory of the coordinator and participant logs (fsync'd); without it nothing survives a restart. */
+  logDirectory?: string;
+  /** Timeouts and retention (transactions/options.ts). */
+  tuning?: Partial<TransactionTuning>;
+}
 import { nameList, resolveRaftOptions, type RaftOptionsInput } from '../leadership/options.js';
 
 export interface NodeMetadata {
@@ -89,6 +98,7 @@ export interface ClusterNodeOptionsInput {
   leaveLingerMs?: number;
   leadership?: LeadershipOptionsInput;
   transfers?: FileTransfersOptionsInput;
+  transactions?: TransactionsOptionsInput;
 }
 
 export interface ClusterNodeOptions {
@@ -115,6 +125,7 @@ export interface ClusterNodeOptions {
   readonly leaveLingerMs: number;
   readonly leadership: LeadershipOptionsInput;
   readonly transfers: FileTransfersOptionsInput;
+  readonly transactions: TransactionsOptionsInput;
 }
 
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -186,12 +197,21 @@ export function resolveClusterNodeOptions(input: ClusterNodeOptionsInput = {}): 
     leaveLingerMs: integerOption('leaveLingerMs', input.leaveLingerMs ?? 1_000, 0, 60_000),
     leadership: resolveLeadership(input.leadership ?? {}),
     transfers: validated(input.transfers ?? {}),
+    transactions: resolveTransactions(input.transactions ?? {}),
   });
 }
 
 /** File transfer options are checked now (the service resolves them again when it starts). */
 function validated(input: FileTransfersOptionsInput): FileTransfersOptionsInput {
   resolveFileTransfersOptions(input);
+  return Object.freeze({ ...input });
+}
+
+function resolveTransactions(input: TransactionsOptionsInput): TransactionsOptionsInput {
+  if (input.logDirectory !== undefined && (typeof input.logDirectory !== 'string' || input.logDirectory.length === 0)) {
+    throw new InvalidConfigError('transactions.logDirectory', 'expected a directory path');
+  }
+  resolveTransactionOptions({ ...(input.tuning ?? {}), name: 'check' });
   return Object.freeze({ ...input });
 }
 
