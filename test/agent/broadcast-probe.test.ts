@@ -40,7 +40,7 @@ describe('probe broadcasts', () => {
 
     it('every agent records each probe of the others once, with its latency', async () => {
       const cut = Date.now() + 300;
-      await new Promise((r) => setTimeout(r, 1_500));
+      await new Promise((r) => setTimeout(r, 3_000));
       const [g, d, r] = await Promise.all(agents.map(status));
       expect(g.broadcasts).toMatchObject({ everyMs: 100, via: 'gossip' });
       expect(g.broadcasts!.sentCount).toBeGreaterThan(5);
@@ -49,13 +49,14 @@ describe('probe broadcasts', () => {
         [g, [d, r]],
         [d, [g, r]],
       ] as const) {
-        const sent = sender.broadcasts!.sent.filter((s) => s.at >= cut && s.at <= Date.now() - 600);
+        const sent = sender.broadcasts!.sent.filter((s) => s.at >= cut && s.at <= Date.now() - 1_500);
         expect(sent.length).toBeGreaterThan(3);
         for (const receiver of receivers) {
           const got = receiver.broadcasts!.received.filter((x) => x.origin === sender.node);
-          expect(new Set(got.map((x) => x.seq)).size).toBe(got.length);
+          expect(new Set(got.map((x) => `${x.seq}/${x.sentAt}`)).size).toBe(got.length);
           for (const s of sent) expect(got.find((x) => x.seq === s.seq), `${receiver.node} got ${sender.node}#${s.seq}`).toMatchObject({ via: sender.broadcasts!.via, sentAt: s.at });
-          for (const x of got) expect(x.latencyMs).toBeLessThan(1_000);
+          // generous: the machine running the tests may be busy
+          for (const x of got) expect(x.latencyMs).toBeLessThan(1_500);
         }
       }
       expect(r.broadcasts!.received.some((x) => x.origin === 'r')).toBe(false);

@@ -65,8 +65,8 @@ export class BroadcastProbe {
   private receivedCount = 0;
   private readonly sent: SentBroadcast[] = [];
   private readonly received: ReceivedBroadcast[] = [];
-  /** origin → sequence numbers seen (a gossiped broadcast may arrive twice). */
-  private readonly seen = new Map<string, Set<number>>();
+  /** origin → "sequence/sent at" of the probes seen (a gossiped broadcast may arrive twice; a restarted sender counts from 1 again). */
+  private readonly seen = new Map<string, Set<string>>();
   private readonly unhandle: () => void;
 
   /** everyMs 0: receive and record only. */
@@ -107,8 +107,9 @@ export class BroadcastProbe {
     if (b === null || origin === this.node.id) return;
     let seen = this.seen.get(origin);
     if (seen === undefined) this.seen.set(origin, (seen = new Set()));
-    if (seen.has(b.seq)) return;
-    seen.add(b.seq);
+    const key = `${b.seq}/${b.sentAt}`;
+    if (seen.has(key)) return;
+    seen.add(key);
     if (seen.size > RECORDS) seen.delete(seen.values().next().value!);
     this.receivedCount++;
     push(this.received, { origin, seq: b.seq, via: b.via, sentAt: b.sentAt, latencyMs: Date.now() - b.sentAt });
