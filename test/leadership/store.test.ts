@@ -42,6 +42,20 @@ describe('FileElectionStore', () => {
     expect(new FileElectionStore(file).load()).toEqual({ term: 4, votedFor: 'c' });
   });
 
+  it('cuts a torn last record off, so the records saved after a restart load again', () => {
+    const file = path.join(dir, 'raft');
+    const s = new FileElectionStore(file);
+    s.save({ term: 4, votedFor: 'c' });
+    s.close();
+    fs.appendFileSync(file, 'v1 5 "d" 00'); // a crash in the middle of a save
+    const restarted = new FileElectionStore(file);
+    expect(restarted.load()).toEqual({ term: 4, votedFor: 'c' });
+    restarted.save({ term: 6, votedFor: 'e' });
+    restarted.save({ term: 7, votedFor: null });
+    restarted.close();
+    expect(new FileElectionStore(file).load()).toEqual({ term: 7, votedFor: null });
+  });
+
   it('refuses to load when a record before the last is damaged', () => {
     const file = path.join(dir, 'raft');
     const s = new FileElectionStore(file);

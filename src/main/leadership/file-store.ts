@@ -6,8 +6,9 @@
 //            save() returns, before any vote leaves the node)
 //   load     the last record that parses and whose checksum matches; a bad
 //            last record is a write torn by a crash (its save() never
-//            returned, so nothing depended on it) and is ignored; a bad
-//            record before a good one is damage and refuses to load
+//            returned, so nothing depended on it): it is cut off the file,
+//            so the next append starts on a line of its own; a bad record
+//            before a good one is damage and refuses to load
 //   compact  after `compactAfterRecords` appends: write the current record to
 //            "<path>.tmp", fsync it, rename it over the file, fsync the
 //            directory; the file never holds fewer than one valid record
@@ -59,22 +60,38 @@ export class FileElectionStore implements ElectionStore {
   }
 
   load(): ElectionState | null {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      bytes = fs.readFileSync(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new ElectionStateError(this.file, 'cannot read', { cause: e });
     }
-    const lines = text.split('\n');
+    const lines = bytes.toString('utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     let last: ElectionState | null = null;
+    /** Bytes up to the end of the last valid record. */
+    let valid = 0;
+    let at = 0;
     for (let i = 0; i < lines.length; i++) {
       const r = parseRecord(lines[i]);
-      if (r !== null) last = r;
-      else if (i < lines.length - 1) throw new ElectionStateError(this.file, `record ${i + 1} of ${lines.length} is damaged`);
+      at += Buffer.byteLength(lines[i]) + 1;
+      if (r !== null) {
+        last = r;
+        valid = Math.min(at, bytes.length);
+      } else if (i < lines.length - 1) throw new ElectionStateError(this.file, `record ${i + 1} of ${lines.length} is damaged`);
     }
     if (last === null && lines.length > 1) throw new ElectionStateError(this.file, 'no valid record');
+    // a torn last record is cut off, so the next append starts on a line of its own
+    if (valid < bytes.length) {
+      const fd = fs.openSync(this.file, 'r+');
+      try {
+        fs.ftruncateSync(fd, valid);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     return last;
   }
 
