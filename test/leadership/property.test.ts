@@ -95,7 +95,7 @@ describe('random fault schedules', () => {
           expect(sim.ledger.violations).toEqual([]);
         },
       ),
-      { numRuns: Number(process.env.RAFT_PROPERTY_RUNS ?? 150) },
+      { numRuns: Number(process.env.RAFT_PROPERTY_RUNS ?? 1000) },
     );
   });
 });
