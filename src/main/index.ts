@@ -46,6 +46,9 @@ export {
   type BroadcastOptions,
   type BroadcastResult,
   type HealthReport,
+  type RollingRestartOptions,
+  type RollingRestartReport,
+  type RollingRestartStep,
 } from './cluster/cluster-node.js';
 export type { ClusterEvent, ClusterEventType, ClusterEventMap, IteratedEvent } from './cluster/events.js';
 export type { ClusterMember, MemberState } from './cluster/members.js';

@@ -46,6 +46,8 @@ export const AGENT_USAGE = `usage: clusterwire agent [options]
   --bootstrap-expect N    voters known before the first election (default 3)
   --http HOST:PORT        serve the status page, /status, /metrics, /health
   --traffic RATE          echo requests per second to random members (default 0)
+  --traffic-mode MODE     random (default): to a random alive member; routed: idempotent, to the
+                          member the router picks (around suspected, failed and drained members)
   --payload BYTES         size of those requests (default 64)
   --broadcast-every MS    broadcast a probe on agent.broadcast every MS (default 0: never); every
                           agent records the probes it receives (origin, sequence, latency) in /status
@@ -110,6 +112,7 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
       'bootstrap-expect': { type: 'string' },
       http: { type: 'string' },
       traffic: { type: 'string' },
+      'traffic-mode': { type: 'string' },
       payload: { type: 'string' },
       'broadcast-every': { type: 'string' },
       'broadcast-via': { type: 'string' },
@@ -166,7 +169,9 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
   for (const type of ['member-joined', 'member-alive', 'member-suspect', 'member-failed', 'member-left', 'partition-detected', 'partition-healed'] as const) {
     node.on(type, (e) => logger.info({ event: e.type, member: 'member' in e ? e.member.nodeId : undefined }, e.type));
   }
-  const traffic = new TrafficGenerator(node, num('--traffic', values.traffic) ?? 0, num('--payload', values.payload) ?? 64);
+  const mode = values['traffic-mode'] ?? 'random';
+  if (mode !== 'random' && mode !== 'routed') throw new InvalidConfigError('--traffic-mode', `expected random or routed, got ${JSON.stringify(mode)}`);
+  const traffic = new TrafficGenerator(node, num('--traffic', values.traffic) ?? 0, num('--payload', values.payload) ?? 64, 1_000, mode);
   traffic.start();
   const probe = new BroadcastProbe(node, broadcastEveryMs, via);
   probe.start();
@@ -176,7 +181,7 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
   if (values.http !== undefined) {
     const h = hostPort('--http', values.http);
     try {
-      const served = await serveHttp(node, reporter, h.host, h.port);
+      const served = await serveHttp(node, reporter, h.host, h.port, logger);
       server = served.server;
       httpAddress = `${h.host}:${served.address.port}`;
     } catch (error) {
@@ -192,12 +197,14 @@ export async function runAgent(argv: string[], out: NodeJS.WritableStream = proc
     closing ??= (async () => {
       traffic.stop();
       probe.stop();
-      await node.leave();
+      await traffic.settle();
+      const final = traffic.stats();
       if (server !== null) {
         server.closeAllConnections();
         await new Promise<void>((r) => server!.close(() => r()));
       }
-      logger.info({ node: node.id }, 'agent stopped');
+      await node.leave();
+      logger.info({ node: node.id, traffic: { completed: final.completed, failed: final.failed, errors: final.errors } }, 'agent stopped');
       logger.flush?.();
     })();
     return closing;

@@ -1,6 +1,10 @@
 // Request traffic an agent can generate (`--traffic RATE`) and the per-second
 // record of what it saw: requests completed, failed (by error code) and their
 // latency distribution. The status page charts the last minute of it.
+// Mode 'random' (default): echoes to a random alive member, so a member that
+// fails or is cut off shows in the errors. Mode 'routed': idempotent echoes to
+// the member the router picks, which goes around suspected, failed and
+// drained members the way an application's traffic would.
 import { ClusterwireError } from '../../shared/errors.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 
@@ -54,6 +58,7 @@ export class TrafficGenerator {
     payloadBytes = 64,
     /** Requests in flight at most; beyond it ticks skip (the cluster is the bottleneck). */
     private readonly maxInFlight = 1_000,
+    readonly mode: 'random' | 'routed' = 'random',
   ) {
     this.payload = new Uint8Array(payloadBytes);
   }
@@ -93,12 +98,24 @@ export class TrafficGenerator {
       this.credit = 0;
       return;
     }
+    const routed = this.mode === 'routed';
     while (this.credit >= 1 && this.inFlight < this.maxInFlight) {
       this.credit--;
-      const target = peers[Math.floor(Math.random() * peers.length)].nodeId;
+      let target: string;
+      if (routed) {
+        // the router's choice: never a suspected, dead or drained member
+        try {
+          target = this.node.route();
+        } catch (error) {
+          this.count(error);
+          continue;
+        }
+      } else {
+        target = peers[Math.floor(Math.random() * peers.length)].nodeId;
+      }
       this.inFlight++;
       const start = performance.now();
-      this.node.request(target, ECHO_TOPIC, this.payload, { timeoutMs: 2_000 }).then(
+      this.node.request(target, ECHO_TOPIC, this.payload, { timeoutMs: 2_000, idempotent: routed }).then(
         () => {
           this.inFlight--;
           this.completed++;
@@ -106,14 +123,24 @@ export class TrafficGenerator {
         },
         (error: unknown) => {
           this.inFlight--;
-          this.failed++;
-          this.secondFailed++;
           this.secondFailedMaxMs = Math.max(this.secondFailedMaxMs, performance.now() - start);
-          const code = error instanceof ClusterwireError ? error.code : 'ERR_UNKNOWN';
-          this.errors[code] = (this.errors[code] ?? 0) + 1;
+          this.count(error);
         },
       );
     }
+  }
+
+  private count(error: unknown): void {
+    this.failed++;
+    this.secondFailed++;
+    const code = error instanceof ClusterwireError ? error.code : 'ERR_UNKNOWN';
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+  }
+
+  /** Resolves once no request is in flight (or after `timeoutMs`). */
+  async settle(timeoutMs = 5_000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while (this.inFlight > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 5));
   }
 
   private roll(): void {
