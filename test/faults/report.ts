@@ -84,7 +84,7 @@ export interface SuiteReport {
 export function markdownTable(report: SuiteReport): string {
   const rows = report.scenarios.map((s) => {
     const criteria = s.criteria.map((c) => `${c.pass ? '✓' : '✗'} ${c.text}`).join('<br>');
-    return `| ${s.name} | ${s.summary.replace(/\|/g, '\\|')} | ${criteria.replace(/\|/g, '\\|')} | ${s.passed ? 'pass' : '**fail**'} |`;
+    return `| ${s.name.replace(/\|/g, '\\|')} | ${s.summary.replace(/\|/g, '\\|')} | ${criteria.replace(/\|/g, '\\|')} | ${s.passed ? 'pass' : '**fail**'} |`;
   });
   return [
     `Measured ${report.generatedAt.slice(0, 10)}: ${report.hosts} network-namespace hosts, \`${report.preset}\` preset, Node ${report.node}, ${report.cpus} CPUs, ${Math.round(report.durationSec)} s in all.`,
