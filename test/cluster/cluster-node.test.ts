@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterNode, ClusterwireError, type ClusterEvent } from '../../src/main/index.js';
+import { runModule } from '../support/run-module.js';
 import { until } from '../support/until.js';
 
 const enc = new TextEncoder();
@@ -217,7 +218,6 @@ describe('ClusterNode options and lifecycle', () => {
   });
 
   it('a process that stops its nodes exits by itself', async () => {
-    const { spawn } = await import('node:child_process');
     const script = `
       import { ClusterNode } from ${JSON.stringify(new URL('../../dist/src/main/index.js', import.meta.url).href)};
       const a = await ClusterNode.start({ nodeId: 'a', port: 0, preset: 'local', workers: 1 });
@@ -229,20 +229,7 @@ describe('ClusterNode options and lifecycle', () => {
       await Promise.all([a.stop(), b.stop()]);
       console.log('stopped', (await it.next()).done);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 20_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
+    const { code, out } = await runModule(script, 20_000);
     expect(out).toContain('stopped true');
     expect(code).toBe(0);
   });

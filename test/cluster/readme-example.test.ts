@@ -1,8 +1,8 @@
 // The README's ClusterNode example, run as it stands against the built
 // package: a documented example that stops working fails the suite.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
+import { runModule } from '../support/run-module.js';
 
 function example(): string {
   const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -14,20 +14,7 @@ function example(): string {
 }
 
 it('the README ClusterNode example runs and prints what it says', async () => {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', example()], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (out += d));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve(null);
-    }, 30_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, out } = await runModule(example(), 30_000);
   expect(out).toMatch(/prices sku-1234 for a/);
   expect(out).toMatch(/sent to \[ '(b|c)', '(b|c)' \]/);
   expect(out).toMatch(/b: invalidate sku-1234 \(from a\)/);
