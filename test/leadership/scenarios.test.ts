@@ -58,6 +58,8 @@ describe('election scenarios (fixed seeds)', () => {
       sim.advance(2 * 150 + 50);
       for (let t = 0; t < 10_000; t += 10) {
         for (const n of minority) expect(sim.raft(n).isLeader, `${n} leads in the minority at +${t} ms`).toBe(false);
+        // nor does a minority node name a leader it cannot hear (after one election timeout)
+        if (t >= 300) for (const n of minority) expect(sim.raft(n).leader, `${n} names a leader in the minority at +${t} ms`).toBeNull();
         sim.advance(10);
       }
       const leaders = sim.leaders();

@@ -39,6 +39,9 @@
 //   vote granting    one vote per term, persisted before the answer leaves;
 //                    only to a candidate whose log is at least as up to date
 //                    (last log term, then last log index, 5.4.1)
+//   leader lost      a follower that hears nothing from its leader for an
+//                    election timeout reports no leader (leader-changed null),
+//                    even when it cannot campaign (a partition minority)
 //   pre-vote         before raising its term a node asks "would you vote for
 //                    me in term + 1?"; voters answer without changing state;
 //                    only with a majority of yeses does it campaign (9.6).
@@ -232,6 +235,9 @@ export class RaftElection {
       }
     } else if (now >= this.electionAt) {
       this.electionAt = now + this.randomTimeout();
+      // a whole election timeout without a word from the leader: this node no
+      // longer knows one, whether or not it may (or can) campaign
+      this.setLeader(null);
       if (!this.voterSet.has(this.name)) return this.out.flush();
       if (this.healthScoreValue > this.options.campaignHealthScoreMax) {
         this.out.event({ type: 'campaign-deferred', healthScore: this.healthScoreValue, term: this.termValue });
