@@ -52,6 +52,10 @@ describe('refusals are logged with their reason', () => {
     // both dial (Raft, the request) and both are told: whichever side checks the proof first refuses
     await until(() => refusals(a).length > 0 && refusals(b).length > 0, 5_000, 20);
     for (const l of [...refusals(a), ...refusals(b)]) expect(l).toMatchObject({ reason: 'auth_failed', err: expect.stringMatching(/authentication failed|does not match the shared secret/) });
+    // repeated refusals of the same peer for the same reason: one line per 10 s
+    for (let i = 0; i < 5; i++) await nodeB.request('a', 'x', new Uint8Array(1), { timeoutMs: 2_000 }).catch(() => undefined);
+    const lines = (l: Line[]) => refusals(l).filter((x) => x.peer === 'a' && x.byPeer === false).length + refusals(l).filter((x) => x.peer === 'a' && x.byPeer === true).length;
+    expect(lines(b)).toBeLessThanOrEqual(2);
   });
 
   it('a certificate from another CA: the TLS verification code', async () => {

@@ -207,6 +207,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
   private readonly maintenance: NodeJS.Timeout;
   private joinWaiters: JoinWaiter[] = [];
+  /** Refusals logged lately, by peer and reason, and how many were not logged since. */
+  private readonly loggedRefusals = new Map<string, { at: number; suppressed: number }>();
   /** Tells a restarted node from the one before it (cw.health). */
   private readonly instance = crypto.randomBytes(8).toString('hex');
   private partitioned = false;
@@ -1146,7 +1148,18 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       reason = `tls: ${code}`;
     }
     const byPeer = error instanceof HandshakeRejectedError && error.byPeer;
-    this.options.logger.warn({ node: this.id, peer: connection.peerName(), reason, byPeer, err: error.message }, 'handshake refused');
+    // one line per peer and reason every 10 s, saying how many were held back
+    const peer = connection.peerName();
+    const key = `${peer}\u0000${reason}\u0000${byPeer}`;
+    const now = performance.now();
+    const last = this.loggedRefusals.get(key);
+    if (last !== undefined && now - last.at < 10_000) {
+      last.suppressed++;
+      return;
+    }
+    if (this.loggedRefusals.size >= 1_024) this.loggedRefusals.clear();
+    this.loggedRefusals.set(key, { at: now, suppressed: 0 });
+    this.options.logger.warn({ node: this.id, peer, reason, byPeer, err: error.message, ...(last !== undefined && last.suppressed > 0 ? { suppressed: last.suppressed } : {}) }, 'handshake refused');
   }
 
   /** Membership packets that failed to open or parse (a gossip key or cluster name that differs, a corrupt sender): a warning with the counts by reason, at most every 10 s. */
