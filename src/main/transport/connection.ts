@@ -119,6 +119,8 @@ export interface SendOptions {
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
 const NORMAL = 2;
+/** What the reused envelope holds between sends (nothing is encoded from it). */
+const NO_BODY: BodyValue = { type: 'Ping', seq: 0, sentUs: 0 };
 
 /** Ids counting up from `start`. */
 export function counterFrom(start: number): MessageIds {
@@ -165,6 +167,7 @@ export class Connection {
   private drainWaiters: Array<() => void> = [];
   /** Wall-clock microseconds, read once per flush turn rather than per message. */
   private turnTimestampUs = 0;
+  private readonly scratch: Envelope;
   private pingSeq = 0;
   private readonly pings = new Map<number, { sentAt: number; resolve: (rttMs: number) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   /** Round trips of answered pings, in ms: the last one. */
@@ -182,6 +185,7 @@ export class Connection {
     private readonly ids: MessageIds = counterFrom(1),
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.scratch = { header: { messageId: 0, correlationId: 0, sender, timestampUs: 0, streamId: 0, priority: NORMAL }, body: NO_BODY };
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum });
     this.outbound = new Outbound({
       chunkBytes: options.chunkBytes,
@@ -300,20 +304,22 @@ export class Connection {
       this.turnTimestampUs = Date.now() * 1000;
       process.nextTick(this.flushBound);
     }
-    const now = this.outbound.add(
-      {
-        header: {
-          messageId: id,
-          correlationId: options?.correlationId ?? 0,
-          sender: this.sender,
-          timestampUs: this.turnTimestampUs,
-          streamId: options?.streamId ?? 0,
-          priority: options?.priority ?? NORMAL,
-        },
-        body,
-      },
-      this.socket.writableLength,
-    );
+    // one envelope object per connection, refilled per message: the outbound
+    // encodes it before add() returns and keeps nothing of it but the id
+    const envelope = this.scratch;
+    const header = envelope.header;
+    header.messageId = id;
+    header.correlationId = options?.correlationId ?? 0;
+    header.timestampUs = this.turnTimestampUs;
+    header.streamId = options?.streamId ?? 0;
+    header.priority = options?.priority ?? NORMAL;
+    envelope.body = body;
+    let now: Uint8Array | null;
+    try {
+      now = this.outbound.add(envelope, this.socket.writableLength);
+    } finally {
+      envelope.body = NO_BODY;
+    }
     if (now !== null) this.write(now);
     return id;
   }
