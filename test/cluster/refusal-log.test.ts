@@ -52,6 +52,12 @@ describe('refusals are logged with their reason', () => {
     // both dial (Raft, the request) and both are told: whichever side checks the proof first refuses
     await until(() => refusals(a).length > 0 && refusals(b).length > 0, 5_000, 20);
     for (const l of [...refusals(a), ...refusals(b)]) expect(l).toMatchObject({ reason: 'auth_failed', err: expect.stringMatching(/authentication failed|does not match the shared secret/) });
+    // the refused member is routed around and fails fast, and health says why
+    for (let i = 0; i < 20; i++) expect(nodeB.route()).toBe('b');
+    const t = performance.now();
+    await expect(nodeB.request('a', 'x', new Uint8Array(1))).rejects.toMatchObject({ code: 'ERR_PEER_UNAVAILABLE', message: expect.stringMatching(/refused \(auth_failed\)/) });
+    expect(performance.now() - t).toBeLessThan(50);
+    expect(nodeB.health().reasons.join('; ')).toMatch(/data handshake refused with a \(auth_failed\)/);
     // repeated refusals of the same peer for the same reason: one line per 10 s
     for (let i = 0; i < 5; i++) await nodeB.request('a', 'x', new Uint8Array(1), { timeoutMs: 2_000 }).catch(() => undefined);
     const lines = (l: Line[]) => refusals(l).filter((x) => x.peer === 'a' && x.byPeer === false).length + refusals(l).filter((x) => x.peer === 'a' && x.byPeer === true).length;

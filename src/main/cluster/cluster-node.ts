@@ -155,6 +155,16 @@ const HIGH = 1;
 const RAFT_TYPES: readonly RaftMessageType[] = ['RequestVote', 'RequestVoteResponse', 'AppendEntries', 'AppendEntriesResponse'];
 const CRITICAL = 0;
 
+/** How long a member whose data handshake was refused is routed around before it is dialled again. */
+const REFUSAL_BACKOFF_MS = 5_000;
+
+/** The reason of a handshake refusal (by either side, or by TLS verification), or null for any other failure. */
+function refusalReason(error: ClusterwireError): string | null {
+  if (error instanceof HandshakeRejectedError) return error.reason;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^ERR_(SSL|TLS)_|CERT|SIGNATURE|ISSUER/.test(code) ? `tls: ${code}` : null;
+}
+
 /** Event-loop delay (p99) above which the node calls itself unhealthy. */
 const EVENT_LOOP_UNHEALTHY_MS = 1_000;
 /** How often routing latencies, peer quality and partition state are refreshed. */
@@ -165,6 +175,10 @@ interface Peer {
   pool: ConnectionPool | null;
   /** removeNode() was called: no traffic until membership sees it alive anew. */
   removed: boolean;
+  /** Why its data handshake was last refused (null: it was not, or a later one completed). */
+  refusal: string | null;
+  /** Until then it fails fast instead of being dialled again. */
+  refusedUntil: number;
 }
 
 interface JoinWaiter {
@@ -236,6 +250,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       },
       {
         onClose: (connection, error) => node?.connectionClosed(connection, error),
+        onEstablished: (_connection, session) => node?.connectionEstablished(session.peerNodeId),
       },
     );
     let membership: UdpMembership | null = null;
@@ -731,6 +746,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     if (score > 0) reasons.push(`local health score ${score}: this node is slow to answer probes`);
     if (status.suspected > 0) reasons.push(`${status.suspected} member(s) suspected`);
     if (status.down > 0) reasons.push(`${status.down} member(s) down`);
+    const refusing = [...this.peers.values()].filter((p) => p.refusal !== null && p.member.state === 'alive');
+    if (refusing.length > 0) reasons.push(`data handshake refused with ${refusing.map((p) => `${p.member.nodeId} (${p.refusal})`).join(', ')}`);
     if (unhealthy) this.counters.failedHealthChecks++;
     const peers: Record<string, PeerQualitySnapshot> = {};
     for (const id of this.peers.keys()) {
@@ -973,7 +990,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const id = member.nodeId;
     let peer = this.peers.get(id);
     if (peer === undefined) {
-      peer = { member, pool: null, removed: false };
+      peer = { member, pool: null, removed: false, refusal: null, refusedUntil: 0 };
       this.peers.set(id, peer);
     } else {
       if (peer.pool !== null && (peer.pool.peer.host !== member.host || peer.pool.peer.port !== member.dataPort)) {
@@ -1022,7 +1039,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     if (e.type === 'member-left') this.router.removeNode(id);
     else if (!peer.removed) {
       this.router.applyMembership([e]);
-      if (this.draining.has(id)) this.router.setState(id, 'suspect');
+      if (this.draining.has(id) || peer.refusal !== null) this.router.setState(id, 'suspect');
     }
     this.options.logger.debug({ node: this.id, member: id, event: type }, 'membership');
     this.publish({ type, member } as ClusterEvent);
@@ -1053,6 +1070,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const state = peer.member.state;
     if (state === 'dead' || state === 'left') throw new PeerUnavailableError(nodeId, `member is ${state}`);
     if (peer.removed) throw new PeerUnavailableError(nodeId, 'removed from routing');
+    if (peer.refusedUntil > performance.now()) throw new PeerUnavailableError(nodeId, `its data handshake was refused (${peer.refusal}); not dialled again for ${REFUSAL_BACKOFF_MS} ms`);
     const pool = this.poolOf(peer);
     return pool.size > 0 ? pool.acquire() : pool.connection();
   }
@@ -1076,6 +1094,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private sendBestEffort(to: string, message: RaftMessage | TxMessage): boolean {
     const peer = this.peers.get(to);
     if (this.stopped || peer === undefined || peer.removed || peer.member.state === 'dead' || peer.member.state === 'left') return false;
+    if (peer.refusedUntil > performance.now()) return false;
     try {
       const pool = this.poolOf(peer);
       if (pool.size === 0) {
@@ -1135,18 +1154,38 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     c.closedBytesIn += k.bytesIn;
     c.closedBytesOut += k.bytesOut;
     if (error !== null) c.connectionErrors++;
-    if (error !== null && connection.session === null) this.logRefusal(connection, error);
+    if (error !== null && connection.session === null) {
+      const reason = refusalReason(error);
+      if (reason !== null) {
+        this.logRefusal(connection, error, reason);
+        this.refused(connection.peerName(), reason);
+      }
+    }
+  }
+
+  /**
+   * A member whose data handshake was refused (a wrong secret, CA, cluster or
+   * clock, on either side) is routed around and fails fast for
+   * REFUSAL_BACKOFF_MS, then dialled again; a handshake that completes clears it.
+   */
+  private refused(nodeId: string, reason: string): void {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) return;
+    peer.refusal = reason;
+    peer.refusedUntil = performance.now() + REFUSAL_BACKOFF_MS;
+    if (!peer.removed) this.router.setState(nodeId, 'suspect');
+  }
+
+  private connectionEstablished(nodeId: string): void {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined || peer.refusal === null) return;
+    peer.refusal = null;
+    peer.refusedUntil = 0;
+    if (!peer.removed && !this.draining.has(nodeId) && peer.member.state === 'alive') this.router.setState(nodeId, 'alive');
   }
 
   /** A data connection that failed before its handshake completed: a refusal (by either side, or by TLS) is a warning naming the reason. */
-  private logRefusal(connection: Connection, error: ClusterwireError): void {
-    let reason: string;
-    if (error instanceof HandshakeRejectedError) reason = error.reason;
-    else {
-      const code = (error.cause as { code?: unknown } | undefined)?.code;
-      if (typeof code !== 'string' || !/^ERR_(SSL|TLS)_|CERT|SIGNATURE|ISSUER/.test(code)) return;
-      reason = `tls: ${code}`;
-    }
+  private logRefusal(connection: Connection, error: ClusterwireError, reason: string): void {
     const byPeer = error instanceof HandshakeRejectedError && error.byPeer;
     // one line per peer and reason every 10 s, saying how many were held back
     const peer = connection.peerName();
@@ -1186,7 +1225,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       this.sessions.memberFailed(nodeId);
     } else {
       this.draining.delete(nodeId);
-      if (nodeId === this.id || this.member(nodeId)?.state === 'alive') this.router.setState(nodeId, 'alive');
+      if (nodeId === this.id || (this.member(nodeId)?.state === 'alive' && this.peers.get(nodeId)?.refusal == null)) this.router.setState(nodeId, 'alive');
     }
   }
 
@@ -1258,6 +1297,11 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.logDrops(now);
     for (const peer of this.peers.values()) {
       if (peer.removed || peer.member.state !== 'alive' || this.draining.has(peer.member.nodeId)) continue;
+      if (peer.refusal !== null) {
+        // a refused member is tried again once its backoff is over: a fixed configuration readmits it
+        if (peer.refusedUntil <= now && peer.member.dataPort !== 0) this.poolOf(peer).connection().catch(() => undefined);
+        continue;
+      }
       const hb = peer.pool !== null && peer.pool.size > 0 ? this.messenger.heartbeatOf(peer.pool.acquire()) : null;
       const latency = hb !== null && hb.rtt.count > 0 ? hb.rtt.averageMs : this.estimateRttMs(peer.member.nodeId);
       if (latency !== undefined && Number.isFinite(latency)) this.router.setLatency(peer.member.nodeId, Math.max(0, latency));
