@@ -193,3 +193,40 @@ describe('SWIM failure detection: probe, ping-req, suspect', () => {
     expect(indirectDelay('fixed')).toBe(200);
   });
 });
+
+describe('probe outcomes reported to the host', () => {
+  it('a direct ack: probe-acked with the round trip and the payload the member attaches (setAckPayload)', () => {
+    const a = swim('a', ['b']);
+    const b = swim('b', ['a']);
+    b.setAckPayload(Uint8Array.of(7, 7, 7));
+    let acked: Extract<ReturnType<Swim['tick']>['events'][number], { type: 'probe-acked' }> | undefined;
+    for (let t = 0; t <= 2_000 && acked === undefined; t += 10) {
+      for (const s of [...a.tick(t).sends]) {
+        if (s.message.type !== 'SwimPing') continue;
+        const reply = b.receive(addr('a'), s.message, t + 3);
+        for (const r of [...reply.sends]) {
+          const step = a.receive(addr('b'), r.message, t + 4);
+          acked ??= step.events.find((e) => e.type === 'probe-acked') as typeof acked;
+        }
+      }
+    }
+    expect(acked).toMatchObject({ node: 'b', rttMs: 4, payload: Uint8Array.of(7, 7, 7) });
+    expect(() => b.setAckPayload(new Uint8Array(129))).toThrow(/exceeds 128/);
+  });
+
+  it('an ack relayed by a ping-req helper: probe-relayed names the helper (the target is reachable only through it)', () => {
+    const a = swim('a', ['b', 'c']);
+    let relayed: unknown;
+    for (let t = 0; t <= 10_000 && relayed === undefined; t += 10) {
+      for (const s of [...a.tick(t).sends]) {
+        // c never hears a directly; b does, and answers for c
+        if (s.message.type === 'SwimPing' && s.message.target === 'b') a.receive(addr('b'), { type: 'SwimAck', seq: s.message.seq, source: 'b', payload: new Uint8Array(0), updates: [], broadcasts: [] }, t + 1);
+        if (s.message.type === 'SwimPingReq' && s.to === addr('b')) {
+          const step = a.receive(addr('b'), { type: 'SwimAck', seq: s.message.seq, source: 'c', payload: new Uint8Array(0), updates: [], broadcasts: [] }, t + 2);
+          relayed = step.events.find((e) => e.type === 'probe-relayed');
+        }
+      }
+    }
+    expect(relayed).toEqual({ type: 'probe-relayed', node: 'c', via: 'b' });
+  });
+});

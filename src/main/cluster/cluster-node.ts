@@ -957,6 +957,9 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       case 'probe-failed':
         this.quality.of(e.node).probe({ kind: 'lost' });
         break;
+      case 'probe-relayed':
+        this.quality.of(e.node).probe({ kind: 'indirect-ack', via: e.via });
+        break;
       case 'probe-acked': {
         this.quality.of(e.node).probe({ kind: 'ack', rttMs: e.rttMs });
         const theirs = decodeCoordinate(e.payload, this.vivaldi.options.dimensions);

@@ -14,6 +14,8 @@ export type SwimEvent =
   | { readonly type: 'member-left'; readonly member: MemberView }
   /** A direct probe of `node` was acked after rttMs; `payload` is what the member attaches to its acks (setAckPayload). */
   | { readonly type: 'probe-acked'; readonly node: string; readonly rttMs: number; readonly payload: Uint8Array }
+  /** A probe of `node` got no direct ack but one relayed by the helper `via` (ping-req): it is reachable only through others. */
+  | { readonly type: 'probe-relayed'; readonly node: string; readonly via: string }
   /** A probe of `node` got no ack, directly or through helpers. */
   | { readonly type: 'probe-failed'; readonly node: string }
   | { readonly type: 'joined'; readonly via: string }

@@ -32,6 +32,9 @@ interface Probe {
   retried: boolean;
   expectedNacks: number;
   nacks: number;
+  /** The helpers asked to probe the target (addresses, and their names at the same index). */
+  relayAddresses: string[] | null;
+  relayNames: string[] | null;
 }
 
 /** Weight of the newest probe in the delivery estimate. */
@@ -127,7 +130,8 @@ export class Prober {
   }
 
   /** An ack arrived at `now`: true when it answered the current probe. */
-  acked(seq: number, now: number, payload: Uint8Array): boolean {
+  /** An ack for the probe in flight, from address `from` (the target, or a helper relaying it). */
+  acked(seq: number, now: number, payload: Uint8Array, from: string): boolean {
     const p = this.probe;
     if (p === null || seq !== p.seq) return false;
     this.probe = null;
@@ -137,6 +141,9 @@ export class Prober {
       this.measureDelivery(1);
       this.measureRtt(rtt);
       this.out.event({ type: 'probe-acked', node: p.targetName, rttMs: rtt, payload });
+    } else {
+      const i = p.relayAddresses === null ? -1 : p.relayAddresses.indexOf(from);
+      if (i >= 0) this.out.event({ type: 'probe-relayed', node: p.targetName, via: (p.relayNames as string[])[i] });
     }
     return true;
   }
@@ -173,7 +180,7 @@ export class Prober {
     const timeoutAt = now + Math.min(this.timeoutMs(), interval - 1);
     const endAt = now + interval;
     const retryAt = timeoutAt + Math.floor((endAt - timeoutAt) / 2);
-    this.probe = { target, targetName: this.table.name(target), seq, startedAt: now, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0 };
+    this.probe = { target, targetName: this.table.name(target), seq, startedAt: now, timeoutAt, retryAt, endAt, indirect: false, retried: false, expectedNacks: 0, nacks: 0, relayAddresses: null, relayNames: null };
     this.ping(target, seq, 'packet');
   }
 
@@ -189,7 +196,11 @@ export class Prober {
     const table = this.table;
     const target = table.endpoint(p.target);
     table.sample(k, p.target, this.isAlive, helpers, 0);
+    p.relayAddresses = [];
+    p.relayNames = [];
     for (const h of helpers) {
+      p.relayAddresses.push(table.address(h));
+      p.relayNames.push(table.name(h));
       this.piggyback.fill(null, table.name(h));
       this.out.send(table.address(h), 'packet', {
         type: 'SwimPingReq',

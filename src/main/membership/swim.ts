@@ -338,7 +338,7 @@ export class Swim {
         return;
       }
       case 'SwimAck': {
-        if (this.prober.acked(msg.seq, now, msg.payload)) return;
+        if (this.prober.acked(msg.seq, now, msg.payload, from)) return;
         const dead = this.reconnects.get(msg.seq);
         if (dead !== undefined) {
           this.reconnects.delete(msg.seq);
