@@ -55,7 +55,7 @@ describe('refusals are logged with their reason', () => {
     // the refused member is routed around and fails fast, and health says why
     for (let i = 0; i < 20; i++) expect(nodeB.route()).toBe('b');
     const t = performance.now();
-    await expect(nodeB.request('a', 'x', new Uint8Array(1))).rejects.toMatchObject({ code: 'ERR_PEER_UNAVAILABLE', message: expect.stringMatching(/refused \(auth_failed\)/) });
+    await expect(nodeB.request('a', 'x', new Uint8Array(1))).rejects.toMatchObject({ code: 'ERR_HANDSHAKE_REJECTED', reason: 'auth_failed' });
     expect(performance.now() - t).toBeLessThan(50);
     expect(nodeB.health().reasons.join('; ')).toMatch(/data handshake refused with a \(auth_failed\)/);
     // repeated refusals of the same peer for the same reason: one line per 10 s

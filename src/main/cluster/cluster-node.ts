@@ -30,7 +30,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NotLeaderError, NoHandlerError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
+import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NotLeaderError, NoHandlerError, TimeoutError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
 import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
 import { Engine } from '../engine/engine.js';
 import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
@@ -46,6 +46,7 @@ import type { StrategyName } from '../routing/strategy.js';
 import { ConnectionPool } from '../transport/connection-pool.js';
 import type { Connection } from '../transport/connection.js';
 import { Messenger, type Incoming } from '../transport/messenger.js';
+import { resolveRequestTrackerOptions } from '../transport/request-tracker-options.js';
 import { EventStream, type ClusterEvent, type ClusterEventMap } from './events.js';
 import { Leadership, type LeaderInfo } from './leadership.js';
 import { SessionStore, type MigrationBody, type SessionView } from './sessions.js';
@@ -165,6 +166,23 @@ function refusalReason(error: ClusterwireError): string | null {
   return typeof code === 'string' && /^ERR_(SSL|TLS)_|CERT|SIGNATURE|ISSUER/.test(code) ? `tls: ${code}` : null;
 }
 
+/** `promise`, or ERR_TIMEOUT after `timeoutMs`. */
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(0, timeoutMs, 0)), timeoutMs);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Event-loop delay (p99) above which the node calls itself unhealthy. */
 const EVENT_LOOP_UNHEALTHY_MS = 1_000;
 /** How often routing latencies, peer quality and partition state are refreshed. */
@@ -179,6 +197,7 @@ interface Peer {
   refusal: string | null;
   /** Until then it fails fast instead of being dialled again. */
   refusedUntil: number;
+  refusalError: ClusterwireError | null;
 }
 
 interface JoinWaiter {
@@ -230,6 +249,8 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   private unsubscribeSeeds: (() => void) | null = null;
   private lastBandwidth = { at: performance.now(), bytes: 0, rate: 0 };
   /** Membership packets dropped (by reason) when last logged, and when. */
+  /** The default overall timeout of a request (options.requests.requestTimeoutMs). */
+  private readonly requestTimeoutMs: number;
   private loggedDrops = { at: 0, dropped: {} as Record<string, number> };
 
   /** Binds the data and gossip listeners, starts membership and joins the seeds (without waiting for the join). */
@@ -287,6 +308,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     this.membership = membership;
     this.dataPort = dataPort;
     this.engine = new Engine({ workers: options.workers });
+    this.requestTimeoutMs = resolveRequestTrackerOptions(options.requests).requestTimeoutMs;
     this.router = new Router(options.routing);
     this.files = new FileTransfers(messenger, options.transfers, { engine: options.workers > 0 ? this.engine : null });
     this.files.on('received', (file) => this.publish({ type: 'file-received', file }));
@@ -488,8 +510,13 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     }
     this.router.acquire(nodeId);
     try {
-      const connection = await this.connectionTo(nodeId, 'request');
-      return await this.messenger.request(connection, topic, payload, options);
+      // the deadline covers a dial too: a request never waits longer than its timeout
+      const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+      const started = performance.now();
+      const ready = this.connectionTo(nodeId, 'request');
+      const connection = ready instanceof Promise ? await withDeadline(ready, timeoutMs) : ready;
+      const left = Math.max(1, Math.floor(timeoutMs - (performance.now() - started)));
+      return await this.messenger.request(connection, topic, payload, { ...options, timeoutMs: left });
     } catch (error) {
       this.counters.failedRequests++;
       throw error;
@@ -993,7 +1020,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const id = member.nodeId;
     let peer = this.peers.get(id);
     if (peer === undefined) {
-      peer = { member, pool: null, removed: false, refusal: null, refusedUntil: 0 };
+      peer = { member, pool: null, removed: false, refusal: null, refusedUntil: 0, refusalError: null };
       this.peers.set(id, peer);
     } else {
       if (peer.pool !== null && (peer.pool.peer.host !== member.host || peer.pool.peer.port !== member.dataPort)) {
@@ -1066,14 +1093,20 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     for (const s of this.streams) s.push(event);
   }
 
-  private async connectionTo(nodeId: string, operation: string): Promise<Connection> {
+  /** A connection to a member: at once when one is open, else a dial; throws (synchronously) what fails fast. */
+  private connectionTo(nodeId: string, operation: string): Connection | Promise<Connection> {
     if (this.stopped) throw new NodeStoppedError(operation);
     const peer = this.peers.get(nodeId);
     if (peer === undefined) throw new PeerUnavailableError(nodeId, 'not a member of the cluster');
     const state = peer.member.state;
     if (state === 'dead' || state === 'left') throw new PeerUnavailableError(nodeId, `member is ${state}`);
     if (peer.removed) throw new PeerUnavailableError(nodeId, 'removed from routing');
-    if (peer.refusedUntil > performance.now()) throw new PeerUnavailableError(nodeId, `its data handshake was refused (${peer.refusal}); not dialled again for ${REFUSAL_BACKOFF_MS} ms`);
+    if (peer.refusedUntil > performance.now()) {
+      // the refusal again, without dialling: the same code the dial gave
+      const detail = `refused within the last ${REFUSAL_BACKOFF_MS} ms; not dialled again until then`;
+      const last = peer.refusalError;
+      throw last instanceof HandshakeRejectedError ? new HandshakeRejectedError(last.reason, detail, last.byPeer) : new PeerUnavailableError(nodeId, `its data handshake was refused (${peer.refusal}); ${detail}`);
+    }
     const pool = this.poolOf(peer);
     return pool.size > 0 ? pool.acquire() : pool.connection();
   }
@@ -1161,7 +1194,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       const reason = refusalReason(error);
       if (reason !== null) {
         this.logRefusal(connection, error, reason);
-        this.refused(connection.peerName(), reason);
+        this.refused(connection.peerName(), reason, error);
       }
     }
   }
@@ -1171,10 +1204,11 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
    * clock, on either side) is routed around and fails fast for
    * REFUSAL_BACKOFF_MS, then dialled again; a handshake that completes clears it.
    */
-  private refused(nodeId: string, reason: string): void {
+  private refused(nodeId: string, reason: string, error: ClusterwireError): void {
     const peer = this.peers.get(nodeId);
     if (peer === undefined) return;
     peer.refusal = reason;
+    peer.refusalError = error;
     peer.refusedUntil = performance.now() + REFUSAL_BACKOFF_MS;
     if (!peer.removed) this.router.setState(nodeId, 'suspect');
   }
@@ -1183,6 +1217,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     const peer = this.peers.get(nodeId);
     if (peer === undefined || peer.refusal === null) return;
     peer.refusal = null;
+    peer.refusalError = null;
     peer.refusedUntil = 0;
     if (!peer.removed && !this.draining.has(nodeId) && peer.member.state === 'alive') this.router.setState(nodeId, 'alive');
   }
