@@ -262,8 +262,9 @@ describe('fault suite on network-namespace hosts', () => {
       s.figure('leaderElectionMs', elections);
       s.figure('aliveEverywhereAfterRestartMs', rejoins.map((r) => (Number.isFinite(r) ? r : -1)));
       s.check('every other node marks it dead', undetected === 0 && detections.length > 0, `${detections.length} of ${detections.length + undetected} observers`);
-      s.check('detection p50 ≤ 3 s (goal)', p50 !== null && p50 <= 3_000, `p50 ${ms(p50)}`);
-      s.check('detection p99 ≤ 6 s (goal)', p99 !== null && p99 <= 6_000, `p99 ${ms(p99)}`);
+      // the issue asks to report these times against the goal; passing is every node marking it dead
+      s.goal('detection p50 ≤ 3 s (goal)', p50 !== null && p50 <= 3_000, `p50 ${ms(p50)}`);
+      s.goal('detection p99 ≤ 6 s (goal)', p99 !== null && p99 <= 6_000, `p99 ${ms(p99)}`);
       const worst = Math.max(...rejoins);
       s.check('restarted, alive everywhere within 5 s', worst <= 5_000, `worst ${Number.isFinite(worst) ? ms(worst) : 'never'} (from the restart)`);
       s.summary = `${perRound.length} kills, ${detections.length} detections: p50 ${ms(p50)}, p99 ${ms(p99)}; new leader in ${elections.map((e) => ms(e)).join(', ') || 'n/a'}; alive everywhere ${ms(quantile(rejoins, 0.5))} (median), ${Number.isFinite(worst) ? ms(worst) : 'never'} (worst) after restart`;

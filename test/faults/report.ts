@@ -10,6 +10,8 @@ export interface Criterion {
   readonly text: string;
   readonly pass: boolean;
   readonly measured: string;
+  /** A goal is reported, met or missed, without failing the scenario. */
+  readonly goal?: boolean;
 }
 
 export interface ScenarioResult {
@@ -54,15 +56,21 @@ export class Scenario {
     console.log(`  [${pass ? 'pass' : 'FAIL'}] ${text} — ${measured}`);
   }
 
-  /** The criteria that failed (empty when the scenario passed). */
+  /** A target to report (met or missed) that does not fail the scenario. */
+  goal(text: string, met: boolean, measured: string): void {
+    this.criteria.push({ text, pass: met, measured, goal: true });
+    console.log(`  [${met ? 'goal met' : 'goal missed'}] ${text} — ${measured}`);
+  }
+
+  /** The criteria that failed (empty when the scenario passed); goals do not count. */
   failures(): string[] {
-    return this.criteria.filter((c) => !c.pass).map((c) => `${c.text} (${c.measured})`);
+    return this.criteria.filter((c) => !c.pass && c.goal !== true).map((c) => `${c.text} (${c.measured})`);
   }
 
   result(): ScenarioResult {
     return {
       name: this.name,
-      passed: this.criteria.length > 0 && this.criteria.every((c) => c.pass),
+      passed: this.criteria.length > 0 && this.criteria.every((c) => c.pass || c.goal === true),
       durationSec: Math.round((performance.now() - this.started) / 100) / 10,
       figures: { ...this.figures },
       criteria: [...this.criteria],
@@ -83,7 +91,7 @@ export interface SuiteReport {
 
 export function markdownTable(report: SuiteReport): string {
   const rows = report.scenarios.map((s) => {
-    const criteria = s.criteria.map((c) => `${c.pass ? '✓' : '✗'} ${c.text}`).join('<br>');
+    const criteria = s.criteria.map((c) => `${c.pass ? '✓' : c.goal === true ? '○ missed:' : '✗'} ${c.text}`).join('<br>');
     return `| ${s.name.replace(/\|/g, '\\|')} | ${s.summary.replace(/\|/g, '\\|')} | ${criteria.replace(/\|/g, '\\|')} | ${s.passed ? 'pass' : '**fail**'} |`;
   });
   return [
