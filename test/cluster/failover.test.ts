@@ -115,6 +115,15 @@ describe('rolling restart', () => {
         expect(holder, `s${i} has an owner`).toBeDefined();
         expect(dec.decode(holder!.session(`s${i}`)!.state)).toBe(`state-${i}`);
       }
+      // every node routes to every other again, the old leader (restarted last) included
+      for (const n of now) {
+        n.setRoutingStrategy('round-robin');
+        const picked = new Set<string>();
+        await until(() => {
+          for (let i = 0; i < 20; i++) picked.add(n.route());
+          return picked.has(leader.id);
+        }, 10_000, 50);
+      }
       const notLeader = now.find((n) => !n.isLeader)!;
       await expect(notLeader.rollingRestart({ restart: async () => undefined })).rejects.toMatchObject({ code: 'ERR_NOT_LEADER' });
     } finally {

@@ -996,11 +996,16 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
         }
         break;
       }
-      case 'joined':
+      case 'joined': {
         for (const w of this.joinWaiters) w.resolve();
         this.joinWaiters = [];
         this.options.logger.info({ node: this.id, via: e.via }, 'joined the cluster');
+        // a new instance is never being drained: members that routed around an
+        // earlier one (the leader restarted last by a rolling restart) route to it again
+        const payload = new TextEncoder().encode(JSON.stringify({ node: this.id, on: false }));
+        for (const m of this.aliveMembers()) if (!m.self) this.request(m.nodeId, TOPIC_ROUTE_AROUND, payload, { timeoutMs: 5_000 }).catch(() => undefined);
         break;
+      }
       case 'join-failed': {
         const waiters = this.joinWaiters;
         this.joinWaiters = [];
