@@ -82,7 +82,6 @@ export class TxCoordinator {
   private readonly session: string;
   private counter = 0;
   private appends = 0;
-  private failure: unknown = null;
 
   constructor(input: TransactionOptionsInput | TransactionOptions, deps: CoordinatorDeps) {
     this.options = resolveTransactionOptions(input);
@@ -107,7 +106,7 @@ export class TxCoordinator {
 
   /** True once a log failure stopped the core (every call throws it). */
   get stopped(): boolean {
-    return this.failure !== null;
+    return this.out.failure !== null;
   }
 
   /** The earliest time at which tick() has work to do. */
@@ -130,7 +129,7 @@ export class TxCoordinator {
   /** Starts a transaction: logs it, then asks every participant to prepare its payload. */
   begin(txId: string, parts: readonly TxPart[], now: number): TxStep {
     this.checkBegin(txId, parts);
-    return this.guard(() => {
+    return this.out.guard(() => {
       const participants = parts.map((p) => p.name);
       this.append({ kind: 'begin', txId, participants });
       const o = this.options;
@@ -151,7 +150,7 @@ export class TxCoordinator {
   }
 
   tick(now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       for (const tx of this.txs.values()) {
         if (tx.outcome === null && now >= tx.deadline) {
           this.decide(tx, 'aborted', `timeout: no vote from ${[...tx.pending].join(', ')}`, now, false);
@@ -167,7 +166,7 @@ export class TxCoordinator {
 
   /** Handles one message from member `from` (as the transport authenticated it). */
   receive(from: string, message: TxMessage, now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       switch (message.type) {
         case 'TxVote':
           this.onVote(from, message, now);
@@ -316,7 +315,7 @@ export class TxCoordinator {
   }
 
   private checkBegin(txId: string, parts: readonly TxPart[]): void {
-    if (this.failure !== null) throw this.failure;
+    if (this.out.failure !== null) throw this.out.failure;
     if (typeof txId !== 'string' || !isId(txId)) throw new InvalidConfigError('txId', 'expected a non-empty id of at most 256 characters');
     if (this.txs.has(txId)) throw new InvalidConfigError('txId', `${txId} is already open`);
     if (!Array.isArray(parts) || parts.length === 0 || parts.length > this.options.maxParticipants) {
@@ -344,18 +343,5 @@ export class TxCoordinator {
     }
     this.log.compact(live);
     this.appends = 0;
-  }
-
-  /** Runs one input; a failure (the log) stops the core: this and every later call throw it. */
-  private guard(body: () => void): TxStep {
-    if (this.failure !== null) throw this.failure;
-    try {
-      body();
-    } catch (e) {
-      this.failure = e;
-      this.out.discard();
-      throw e;
-    }
-    return this.out.flush();
   }
 }

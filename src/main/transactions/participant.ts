@@ -99,7 +99,6 @@ export class TxParticipant {
   private readonly txs = new Map<string, ParticipatedTx>();
   private leaderName: string | null = null;
   private appends = 0;
-  private failure: unknown = null;
   /** Decisions that contradict this participant's state (a commit of an aborted transaction, ...): 0 unless a peer breaks the protocol. */
   conflicts = 0;
 
@@ -129,7 +128,7 @@ export class TxParticipant {
 
   /** True once a log failure stopped the core (every call throws it). */
   get stopped(): boolean {
-    return this.failure !== null;
+    return this.out.failure !== null;
   }
 
   nextDeadline(): number {
@@ -164,7 +163,7 @@ export class TxParticipant {
 
   /** The application's vote on a `prepare` event. A vote after the transaction was aborted only releases it (an `abort` event). */
   vote(txId: string, yes: boolean, reason: string, now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       const tx = this.txs.get(txId);
       if (tx === undefined || !tx.appPending) return;
       tx.appPending = false;
@@ -186,7 +185,7 @@ export class TxParticipant {
 
   /** The application applied a `commit`: log it and acknowledge. */
   applied(txId: string, now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       const tx = this.txs.get(txId);
       if (tx === undefined || tx.state !== 'committing' || !tx.applying) return;
       tx.applying = false;
@@ -197,7 +196,7 @@ export class TxParticipant {
 
   /** The application failed to apply a `commit`: it is delivered again after retransmitIntervalMs. */
   applyFailed(txId: string, now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       const tx = this.txs.get(txId);
       if (tx === undefined || tx.state !== 'committing' || !tx.applying) return;
       tx.applying = false;
@@ -206,7 +205,7 @@ export class TxParticipant {
   }
 
   tick(now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       const retention = this.options.outcomeRetentionMs;
       for (const [id, tx] of this.txs) {
         if (tx.state === 'preparing' && now >= tx.voteDeadline) {
@@ -225,7 +224,7 @@ export class TxParticipant {
 
   /** Handles one message from member `from` (as the transport authenticated it). */
   receive(from: string, message: TxMessage, now: number): TxStep {
-    return this.guard(() => {
+    return this.out.guard(() => {
       switch (message.type) {
         case 'TxPrepare':
           this.onPrepare(from, message, now);
@@ -461,18 +460,6 @@ export class TxParticipant {
     }
     this.log.compact(live);
     this.appends = 0;
-  }
-
-  private guard(body: () => void): TxStep {
-    if (this.failure !== null) throw this.failure;
-    try {
-      body();
-    } catch (e) {
-      this.failure = e;
-      this.out.discard();
-      throw e;
-    }
-    return this.out.flush();
   }
 }
 
