@@ -12,20 +12,11 @@ import type { Connection, SendOptions } from '../../src/main/transport/connectio
 import type { TransferProgress } from '../../src/main/transfer/index.js';
 import { until } from '../support/until.js';
 import { cleanUp, cleanups, connect, digestOf, listing, makeFile, node, tempDir } from './helpers.js';
+import { codeOf } from '../support/code-of.js';
 
 afterEach(cleanUp);
 
 const MiB = 1024 * 1024;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClusterwireError);
-    return (error as ClusterwireError).code;
-  }
-  return 'resolved';
-}
 
 /** Rewrites chunk envelopes on their way out of `connection` (a fault between hashing and the wire). */
 function tamper(connection: Connection, change: (chunk: Extract<BodyValue, { type: 'FileTransferChunk' }>) => Uint8Array | null): void {

@@ -9,11 +9,12 @@ import crypto from 'node:crypto';
 import { Messenger } from '../../src/main/transport/messenger.js';
 import type { Connection } from '../../src/main/transport/connection.js';
 import type { BodyOf } from '../../src/shared/envelope/index.js';
-import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
+import { ErrorCode } from '../../src/shared/errors.js';
 import { StateSync, type Snapshot } from '../../src/main/transfer/index.js';
 import { TransferStatus } from '../../src/main/transfer/transfer-channel.js';
 import { until } from '../support/until.js';
 import { cleanUp, cleanups, connect, listing, node, tempDir } from './helpers.js';
+import { codeOf } from '../support/code-of.js';
 
 afterEach(cleanUp);
 
@@ -31,16 +32,6 @@ async function rawPeer(receiverPort: number): Promise<{ conn: Connection; acks: 
 
 function request(transferId: number, name: string, totalBytes = 1000, chunkBytes = 4096): BodyOf<'FileTransferRequest'> {
   return { type: 'FileTransferRequest', transferId, name, totalBytes, chunkBytes, digest: new Uint8Array(0), resume: true };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClusterwireError);
-    return (error as ClusterwireError).code;
-  }
-  return 'resolved';
 }
 
 describe('hostile input', () => {

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Messenger, type MessengerHandlers, type MessengerOptionsInput } from '../../src/main/transport/messenger.js';
 import type { Connection } from '../../src/main/transport/connection.js';
-import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
+import { ErrorCode } from '../../src/shared/errors.js';
+import { codeOf } from '../support/code-of.js';
 
 const open: Messenger[] = [];
 afterEach(async () => {
@@ -25,16 +26,6 @@ async function pair(
   const { port } = await a.transport.listen(0);
   const conn = await b.transport.connect('127.0.0.1', port, { nodeId: 'a' });
   return { a, b, conn };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClusterwireError);
-    return (error as ClusterwireError).code;
-  }
-  return 'resolved';
 }
 
 describe('Messenger', () => {
