@@ -701,10 +701,10 @@ function renderCodec({ enums, objects, rootName }) {
   void byName;
 
   const root = shortName(rootName);
-  L.push(`/** Checks \`bytes\` and reads its root ${root}. */`);
-  L.push(`export function readRoot(r: Reader, bytes: Uint8Array): ${root} {`);
-  L.push('  r.reset(bytes);');
-  L.push(`  return read${root}(r, r.off(0), 1);`);
+  L.push(`/** Checks the buffer \`bytes[start, end)\` and reads its root ${root}. */`);
+  L.push(`export function readRoot(r: Reader, bytes: Uint8Array, start = 0, end = bytes.length): ${root} {`);
+  L.push('  r.reset(bytes, start, end);');
+  L.push(`  return read${root}(r, r.off(start), 1);`);
   L.push('}');
   L.push('');
   L.push(`/** Writes \`v\` as a whole buffer at the writer's position; returns its length. */`);

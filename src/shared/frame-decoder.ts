@@ -4,7 +4,8 @@
 // Bounded before allocation: a frame's length and flags are checked as soon
 // as its first six bytes are known, and only then is a buffer of exactly that
 // length allocated (when the frame spans chunks). Frames that lie inside one
-// chunk are not copied: their payloads are views into that chunk.
+// chunk are not copied: their payloads are views into that chunk, or, with
+// eachPayload, ranges of it handed over with no view or object made at all.
 //
 // Any error is final: after a bad frame the stream has lost its framing, so
 // every later push throws the same error. Frames completed before the bad
@@ -13,10 +14,12 @@ import {
   checkFramePrefix,
   FRAME_PREFIX_BYTES,
   openFrame,
+  openFrameInto,
   readU32,
   resolveFrameCheckOptions,
   type Frame,
   type FrameCheckOptions,
+  type FramePayloadSink,
 } from './frame.js';
 import { TruncatedFrameError } from './errors.js';
 
@@ -51,44 +54,17 @@ export class FrameDecoder {
    * The fast way in: no generator between the bytes and the frames.
    */
   each(chunk: Uint8Array, onFrame: (frame: Frame) => void): void {
-    if (this.failure !== null) throw this.failure;
-    try {
-      this.bytes += chunk.length;
-      let pos = 0;
-      if (this.prefixFilled > 0 || this.partial !== null) {
-        const done = this.continuePending(chunk);
-        pos = done.consumed;
-        if (done.frame === null) return;
-        this.frames++;
-        onFrame(done.frame);
-      }
-      const end = chunk.length;
-      const options = this.options;
-      while (pos < end) {
-        const available = end - pos;
-        if (available < FRAME_PREFIX_BYTES) {
-          this.prefix.set(chunk.subarray(pos, end), 0);
-          this.prefixFilled = available;
-          return;
-        }
-        const length = readU32(chunk, pos);
-        checkFramePrefix(length, (chunk[pos + 4] << 8) | chunk[pos + 5], options.maxFrameBytes);
-        if (available < length) {
-          const partial = new Uint8Array(length);
-          partial.set(chunk.subarray(pos, end), 0);
-          this.partial = partial;
-          this.partialFilled = available;
-          return;
-        }
-        const frame = openFrame(chunk, pos, length, options);
-        pos += length;
-        this.frames++;
-        onFrame(frame);
-      }
-    } catch (error) {
-      this.failure ??= error as Error;
-      throw error;
-    }
+    this.feed(chunk, onFrame, null);
+  }
+
+  /**
+   * Feeds bytes; hands the payload of every frame they complete to `sink`,
+   * in order, read in place (see FramePayloadSink): no Frame and no view
+   * is made per frame. Errors as in `each`; an error thrown by `sink` ends
+   * the decoder like a bad frame (the rest of the chunk is not read).
+   */
+  eachPayload(chunk: Uint8Array, sink: FramePayloadSink): void {
+    this.feed(chunk, null, sink);
   }
 
   /** Feeds bytes; yields every frame they complete, in order (see `each`). */
@@ -111,15 +87,66 @@ export class FrameDecoder {
     if (this.prefixFilled > 0) throw (this.failure = new TruncatedFrameError(FRAME_PREFIX_BYTES, this.prefixFilled));
   }
 
-  /** Continues the frame begun in an earlier chunk. */
-  private continuePending(chunk: Uint8Array): { consumed: number; frame: Frame | null } {
+  /** Delivers through `onFrame` when it is given, else through `sink`. */
+  private feed(chunk: Uint8Array, onFrame: ((frame: Frame) => void) | null, sink: FramePayloadSink | null): void {
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.bytes += chunk.length;
+      let pos = 0;
+      if (this.prefixFilled > 0 || this.partial !== null) {
+        pos = this.continuePending(chunk);
+        const whole = this.partial;
+        if (whole === null || this.partialFilled < whole.length) return;
+        this.partial = null;
+        this.partialFilled = 0;
+        this.deliver(whole, 0, whole.length, onFrame, sink);
+      }
+      const end = chunk.length;
+      const maxFrameBytes = this.options.maxFrameBytes;
+      while (pos < end) {
+        const available = end - pos;
+        if (available < FRAME_PREFIX_BYTES) {
+          this.prefix.set(chunk.subarray(pos, end), 0);
+          this.prefixFilled = available;
+          return;
+        }
+        const length = readU32(chunk, pos);
+        checkFramePrefix(length, (chunk[pos + 4] << 8) | chunk[pos + 5], maxFrameBytes);
+        if (available < length) {
+          const partial = new Uint8Array(length);
+          partial.set(chunk.subarray(pos, end), 0);
+          this.partial = partial;
+          this.partialFilled = available;
+          return;
+        }
+        const at = pos;
+        pos += length;
+        this.deliver(chunk, at, length, onFrame, sink);
+      }
+    } catch (error) {
+      this.failure ??= error as Error;
+      throw error;
+    }
+  }
+
+  private deliver(bytes: Uint8Array, start: number, length: number, onFrame: ((frame: Frame) => void) | null, sink: FramePayloadSink | null): void {
+    this.frames++;
+    if (onFrame !== null) onFrame(openFrame(bytes, start, length, this.options));
+    else openFrameInto(bytes, start, length, this.options, sink as FramePayloadSink);
+  }
+
+  /**
+   * Continues the frame begun in an earlier chunk; returns the bytes of
+   * `chunk` it took. The frame is complete when `partial` is full.
+   */
+  private continuePending(chunk: Uint8Array): number {
     let pos = 0;
     if (this.partial === null) {
       const take = Math.min(FRAME_PREFIX_BYTES - this.prefixFilled, chunk.length);
       this.prefix.set(chunk.subarray(0, take), this.prefixFilled);
       this.prefixFilled += take;
       pos = take;
-      if (this.prefixFilled < FRAME_PREFIX_BYTES) return { consumed: pos, frame: null };
+      if (this.prefixFilled < FRAME_PREFIX_BYTES) return pos;
       const length = readU32(this.prefix, 0);
       checkFramePrefix(length, (this.prefix[4] << 8) | this.prefix[5], this.options.maxFrameBytes);
       this.partial = new Uint8Array(length);
@@ -131,10 +158,6 @@ export class FrameDecoder {
     const take = Math.min(partial.length - this.partialFilled, chunk.length - pos);
     partial.set(chunk.subarray(pos, pos + take), this.partialFilled);
     this.partialFilled += take;
-    pos += take;
-    if (this.partialFilled < partial.length) return { consumed: pos, frame: null };
-    this.partial = null;
-    this.partialFilled = 0;
-    return { consumed: pos, frame: openFrame(partial, 0, partial.length, this.options) };
+    return pos + take;
   }
 }

@@ -133,31 +133,68 @@ export function checkFramePrefix(length: number, flags: number, maxFrameBytes: n
 }
 
 /**
+ * Receives a checked frame's payload as `bytes[start, end)`, read in place:
+ * the range is valid during the call, and views made of it share the
+ * receive buffer. A compressed payload arrives inflated, in a buffer of its
+ * own (start 0).
+ */
+export type FramePayloadSink = (bytes: Uint8Array, start: number, end: number, messageId: number) => void;
+
+/**
+ * Verifies the checksum (or that none is required) and the message id of a
+ * frame whose `length` bytes are all at `bytes[start...]` and whose prefix
+ * passed `checkFramePrefix`. Returns the message id.
+ */
+export function verifyFrame(bytes: Uint8Array, start: number, length: number, requireChecksum: boolean): number {
+  const checksummed = (bytes[start + 5] & FLAG_CHECKSUM) !== 0;
+  const high = readU32(bytes, start + 6);
+  const low = readU32(bytes, start + 10);
+  if (checksummed) {
+    const payloadEnd = start + length - FRAME_TRAILER_BYTES;
+    const expected = readU32(bytes, payloadEnd);
+    const actual = crc32(bytes, start, payloadEnd);
+    if (expected !== actual) throw new ChecksumError(expected, actual, high * TWO_32 + low);
+  } else if (requireChecksum) {
+    throw new ChecksumRequiredError(high * TWO_32 + low);
+  }
+  if (high > MAX_ID_HIGH) throw new MalformedFrameError(`message id above 2^53 - 1 (high word 0x${high.toString(16)})`);
+  return high * TWO_32 + low;
+}
+
+/**
+ * Completes a frame as `openFrame` does, without making a Frame or a view:
+ * hands its payload range to `sink`.
+ */
+export function openFrameInto(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions, sink: FramePayloadSink): void {
+  const messageId = verifyFrame(bytes, start, length, options.requireChecksum);
+  const payloadStart = start + FRAME_HEADER_BYTES;
+  const payloadEnd = (bytes[start + 5] & FLAG_CHECKSUM) !== 0 ? start + length - FRAME_TRAILER_BYTES : start + length;
+  const compression = ((bytes[start + 5] & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT) as CompressionIdValue;
+  if (compression !== CompressionId.none && options.decompress) {
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset + payloadStart, payloadEnd - payloadStart);
+    const inflated = decompressPayload(compression, view, options.maxDecompressedBytes);
+    sink(inflated, 0, inflated.length, messageId);
+    return;
+  }
+  sink(bytes, payloadStart, payloadEnd, messageId);
+}
+
+/**
  * Completes a frame whose `length` bytes are all at `bytes[start...]` and
  * whose prefix passed `checkFramePrefix`: verifies the checksum, reads the
  * id and inflates the payload.
  */
 export function openFrame(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions): Frame {
+  const messageId = verifyFrame(bytes, start, length, options.requireChecksum);
   const flags = (bytes[start + 4] << 8) | bytes[start + 5];
   const checksummed = (flags & FLAG_CHECKSUM) !== 0;
-  const end = start + length;
-  const payloadEnd = checksummed ? end - FRAME_TRAILER_BYTES : end;
-  const high = readU32(bytes, start + 6);
-  const low = readU32(bytes, start + 10);
-  if (checksummed) {
-    const expected = readU32(bytes, payloadEnd);
-    const actual = crc32(bytes, start, payloadEnd);
-    if (expected !== actual) throw new ChecksumError(expected, actual, high * TWO_32 + low);
-  } else if (options.requireChecksum) {
-    throw new ChecksumRequiredError(high * TWO_32 + low);
-  }
-  if (high > MAX_ID_HIGH) throw new MalformedFrameError(`message id above 2^53 - 1 (high word 0x${high.toString(16)})`);
+  const payloadEnd = checksummed ? start + length - FRAME_TRAILER_BYTES : start + length;
   const compression = ((flags & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT) as CompressionIdValue;
   let payload = new Uint8Array(bytes.buffer, bytes.byteOffset + start + FRAME_HEADER_BYTES, payloadEnd - start - FRAME_HEADER_BYTES);
   if (compression !== CompressionId.none && options.decompress) {
     payload = decompressPayload(compression, payload, options.maxDecompressedBytes);
   }
-  return { messageId: high * TWO_32 + low, flags, compression, checksummed, payload };
+  return { messageId, flags, compression, checksummed, payload };
 }
 
 /** Decodes one frame that fills `bytes` exactly (a datagram, a stored frame). */

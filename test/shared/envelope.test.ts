@@ -252,6 +252,48 @@ describe('properties', () => {
     );
   });
 
+  it('an envelope read in place inside a larger buffer reads as its copy does: same value or same error', () => {
+    const sources = samples.map((s) => Buffer.from(encodeEnvelope(s)));
+    const outcome = (read: () => Envelope): unknown => {
+      try {
+        return { value: normalise(read()) };
+      } catch (error) {
+        if (!(error instanceof ClusterwireError)) throw error;
+        return { code: error.code, message: error.message };
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: sources.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.uint8Array({ maxLength: 64 }),
+        (which, edits, before, after) => {
+          const bytes = Buffer.from(sources[which]);
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          const big = Buffer.concat([before, bytes, after]);
+          const inPlace = outcome(() => readEnvelope(big, before.length, before.length + bytes.length));
+          expect(inPlace).toEqual(outcome(() => readEnvelope(Buffer.from(bytes))));
+        },
+      ),
+      options(),
+    );
+  });
+
+  it('an envelope read in place never reads past its end: a buffer cut short is malformed', () => {
+    const bytes = Buffer.from(encodeEnvelope(samples[14]));
+    const big = Buffer.concat([bytes, bytes]);
+    for (let cut = 0; cut < bytes.length; cut++) {
+      let code = '';
+      try {
+        readEnvelope(big, 0, cut);
+      } catch (error) {
+        code = (error as ClusterwireError).code;
+      }
+      expect(code).toBe(ErrorCode.MALFORMED_ENVELOPE);
+    }
+  });
+
   it('mutated frame streams give frames or typed errors and never buffer past the limit', () => {
     const maxFrameBytes = 4096;
     const encoder = new FrameEncoder();

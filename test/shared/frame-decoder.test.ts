@@ -78,6 +78,41 @@ describe('FrameDecoder: any split of the stream yields the same frames', () => {
     }
   });
 
+  it('eachPayload() hands over the same payloads and ids as each() over any split', () => {
+    const pieces = (cuts: number[]): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      let prev = 0;
+      for (const p of cuts) {
+        out.push(stream.subarray(prev, p));
+        prev = p;
+      }
+      out.push(stream.subarray(prev));
+      return out;
+    };
+    const splits = [[...stream].map((_, i) => i + 1)];
+    for (let cut = 0; cut <= stream.length; cut += 3) splits.push([cut]);
+    for (const cuts of splits) {
+      const decoder = new FrameDecoder({ requireChecksum: false });
+      const got: Array<[number, string]> = [];
+      for (const chunk of pieces(cuts)) {
+        decoder.eachPayload(chunk, (bytes, start, end, id) => got.push([id, Buffer.from(bytes.subarray(start, end)).toString('hex')]));
+      }
+      decoder.end();
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('eachPayload() hands over a frame inside one chunk as a range of that chunk', () => {
+    const decoder = new FrameDecoder({ requireChecksum: false });
+    const ranges: Array<[Uint8Array, number, number]> = [];
+    decoder.eachPayload(stream, (bytes, start, end) => ranges.push([bytes, start, end]));
+    expect(ranges[2][0]).toBe(stream);
+    expect(ranges[2][2] - ranges[2][1]).toBe(700);
+    // compressed frames arrive inflated, in a buffer of their own
+    expect(ranges[4][0]).not.toBe(stream);
+    expect(ranges[4][1]).toBe(0);
+  });
+
   it('payloads of frames inside one chunk are views, not copies', () => {
     const frames = decodeAll([stream], { requireChecksum: false });
     expect(frames[2].payload.buffer).toBe(stream.buffer);
@@ -123,6 +158,36 @@ describe('FrameDecoder: bounds and failures', () => {
     expect(got).toEqual([1, 2]);
     expect((error as ClusterwireError).code).toBe(ErrorCode.CHECKSUM);
     expect(() => [...decoder.push(encodeFrame(3, new Uint8Array(1)))]).toThrow(ClusterwireError);
+  });
+
+  it('an error thrown by the payload sink ends the decoder like a bad frame', () => {
+    const decoder = new FrameDecoder();
+    const two = concat([encodeFrame(1, new Uint8Array(2)), encodeFrame(2, new Uint8Array(2))]);
+    const seen: number[] = [];
+    const boom = new Error('sink failed');
+    expect(() =>
+      decoder.eachPayload(two, (_b, _s, _e, id) => {
+        seen.push(id);
+        throw boom;
+      }),
+    ).toThrow(boom);
+    expect(seen).toEqual([1]);
+    expect(() => decoder.eachPayload(encodeFrame(3, new Uint8Array(1)), () => undefined)).toThrow(boom);
+  });
+
+  it('eachPayload() checks frames as each() does: a bad checksum after good frames', () => {
+    const bad = encodeFrame(9, new Uint8Array([1, 2, 3]));
+    bad[15] ^= 0xff;
+    const decoder = new FrameDecoder();
+    const got: number[] = [];
+    let error: unknown;
+    try {
+      decoder.eachPayload(concat([encodeFrame(1, new Uint8Array(2)), bad]), (_b, _s, _e, id) => got.push(id));
+    } catch (e) {
+      error = e;
+    }
+    expect(got).toEqual([1]);
+    expect((error as ClusterwireError).code).toBe(ErrorCode.CHECKSUM);
   });
 
   it('end() inside a frame is a truncated frame', () => {

@@ -60,13 +60,14 @@ import tls from 'node:tls';
 import {
   BackpressureError,
   ClusterwireError,
+  HandlerFailedError,
   HandshakeRejectedError,
   MalformedEnvelopeError,
   MalformedFrameError,
   PeerUnavailableError,
   TimeoutError,
 } from '../../shared/errors.js';
-import { decodeMessage, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
+import { decodePayload, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
 import { FrameDecoder } from '../../shared/frame-decoder.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
 import type { HandshakeAcceptor } from './handshake-acceptor.js';
@@ -511,25 +512,35 @@ export class Connection {
     this.counters.bytesIn += chunk.length;
     this.counters.lastActivityMs = performance.now();
     if (this.state === 'idle') this.setState('active');
+    else if (this.state !== 'active' && this.state !== 'handshaking') return; // closing or failed: nothing more is taken
     try {
-      for (const frame of this.decoder.push(chunk)) {
-        if (this.state === 'handshaking') {
-          const envelope = decodeMessage(frame);
-          if (!HANDSHAKE_TYPES.has(envelope.body.type)) {
-            throw new MalformedFrameError(`${envelope.body.type} before the handshake completed`);
-          }
-          this.performHandshakeStep(this.party.receive(envelope.body));
-          continue;
-        }
-        if (this.state !== 'active') return; // closing or failed: nothing more is taken
-        this.dispatch(decodeMessage(frame));
-      }
+      this.decoder.eachPayload(chunk, this.onPayload);
     } catch (error) {
-      if (!(error instanceof ClusterwireError)) throw error;
+      if (this.state !== 'active' && this.state !== 'handshaking') return; // closed while the chunk was read
+      if (!(error instanceof ClusterwireError)) {
+        // a handler threw: the rest of the chunk is lost with it, so the stream cannot go on
+        this.fail(new HandlerFailedError('', String((error as Error)?.message ?? error), { cause: error }));
+        throw error;
+      }
       this.counters.errors++;
       this.refuse(error);
     }
   }
+
+  /** One checked frame's payload, read in place from the receive buffer (FrameDecoder.eachPayload). */
+  private readonly onPayload = (bytes: Uint8Array, start: number, end: number, messageId: number): void => {
+    const state = this.state;
+    if (state === 'active') {
+      this.dispatch(decodePayload(bytes, start, end, messageId));
+    } else if (state === 'handshaking') {
+      const envelope = decodePayload(bytes, start, end, messageId);
+      if (!HANDSHAKE_TYPES.has(envelope.body.type)) {
+        throw new MalformedFrameError(`${envelope.body.type} before the handshake completed`);
+      }
+      this.performHandshakeStep(this.party.receive(envelope.body));
+    }
+    // closing or failed: nothing more is taken
+  };
 
   private dispatch(envelope: Envelope): void {
     const body = envelope.body;

@@ -3,7 +3,9 @@
 //
 // Reader. The flatbuffers TypeScript runtime has no verifier and reads
 // out-of-range offsets as zeros, so received bytes are read only through
-// this reader, which checks as it goes: for each table the soffset to its
+// this reader. It reads a buffer in place, as a range [lo, hi) of a larger
+// array (a frame's payload inside the socket chunk it came in), and checks
+// every position against that range as it goes: for each table the soffset to its
 // vtable, the vtable's and table's sizes, that each present field lies inside
 // its table, that every uoffset lands inside the buffer, that strings (with
 // their NUL) and vectors fit, that required fields are present and union tags
@@ -51,32 +53,49 @@ export class Reader {
   /** vtable and table byte sizes of the table last entered. */
   vs = 0;
   ts = 0;
+  /** The buffer read is `b[lo, hi)`: every position is an index into `b`, checked against these. */
+  lo = 0;
+  hi = 0;
   private budget = 0;
 
   /** The input's ArrayBuffer and offset, read once: views are made from them. */
   private ab: ArrayBufferLike = EMPTY_BYTES.buffer;
   private abOffset = 0;
 
-  reset(bytes: Uint8Array): void {
+  /**
+   * Starts reading the buffer `bytes[start, end)` (a payload inside a larger
+   * receive buffer is read in place, with no view made for it).
+   */
+  reset(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`range [${start}, ${end}) outside ${bytes.length} bytes`);
     this.b = bytes;
+    this.lo = start;
+    this.hi = end;
     this.ab = bytes.buffer;
     this.abOffset = bytes.byteOffset;
-    this.budget = (bytes.length >>> 2) + 1;
-    if (bytes.length < 8) throw new MalformedEnvelopeError(`${bytes.length} bytes, shorter than the smallest buffer`);
+    const n = end - start;
+    this.budget = (n >>> 2) + 1;
+    if (n < 8) throw new MalformedEnvelopeError(`${n} bytes, shorter than the smallest buffer`);
+  }
+
+  /** The error for a problem at position `at` (reported relative to the buffer's start). */
+  bad(reason: string, at: number): MalformedEnvelopeError {
+    return new MalformedEnvelopeError(reason, at - this.lo);
   }
 
   /** Enters the table at `pos`: checks it and its vtable, returns the vtable position. */
   table(pos: number, depth: number, name: string): number {
     const b = this.b;
-    if (depth > MAX_DEPTH) throw new MalformedEnvelopeError(`${name}: nesting deeper than ${MAX_DEPTH}`, pos);
-    if (--this.budget < 0) throw new MalformedEnvelopeError(`${name}: more tables than the buffer can hold`, pos);
-    if (pos + 4 > b.length) throw new MalformedEnvelopeError(`${name}: table outside the buffer`, pos);
+    const hi = this.hi;
+    if (depth > MAX_DEPTH) throw this.bad(`${name}: nesting deeper than ${MAX_DEPTH}`, pos);
+    if (--this.budget < 0) throw this.bad(`${name}: more tables than the buffer can hold`, pos);
+    if (pos + 4 > hi) throw this.bad(`${name}: table outside the buffer`, pos);
     const vt = pos - i32(b, pos);
-    if (vt < 0 || vt + 4 > b.length) throw new MalformedEnvelopeError(`${name}: vtable outside the buffer`, pos);
+    if (vt < this.lo || vt + 4 > hi) throw this.bad(`${name}: vtable outside the buffer`, pos);
     const vs = u16(b, vt);
     const ts = u16(b, vt + 2);
-    if (vs < 4 || (vs & 1) !== 0 || vt + vs > b.length) throw new MalformedEnvelopeError(`${name}: bad vtable size ${vs}`, vt);
-    if (ts < 4 || pos + ts > b.length) throw new MalformedEnvelopeError(`${name}: bad table size ${ts}`, vt);
+    if (vs < 4 || (vs & 1) !== 0 || vt + vs > hi) throw this.bad(`${name}: bad vtable size ${vs}`, vt);
+    if (ts < 4 || pos + ts > hi) throw this.bad(`${name}: bad table size ${ts}`, vt);
     this.vs = vs;
     this.ts = ts;
     return vt;
@@ -86,24 +105,24 @@ export class Reader {
   field(vt: number, vs: number, ts: number, slotOffset: number, size: number, name: string): number {
     if (slotOffset >= vs) return 0;
     const o = u16(this.b, vt + slotOffset);
-    if (o !== 0 && o + size > ts) throw new MalformedEnvelopeError(`${name}: field outside its table`, vt);
+    if (o !== 0 && o + size > ts) throw this.bad(`${name}: field outside its table`, vt);
     return o;
   }
 
   /** Follows the uoffset at `at`. */
   off(at: number): number {
     const target = at + u32(this.b, at);
-    if (target >= this.b.length) throw new MalformedEnvelopeError(`offset points past the end (${target})`, at);
+    if (target >= this.hi) throw this.bad(`offset points past the end (${target - this.lo})`, at);
     return target;
   }
 
   str(at: number, name: string): string {
     const b = this.b;
     const s = this.off(at);
-    if (s + 4 > b.length) throw new MalformedEnvelopeError(`${name}: string length outside the buffer`, s);
+    if (s + 4 > this.hi) throw this.bad(`${name}: string length outside the buffer`, s);
     const end = s + 4 + u32(b, s);
-    if (end + 1 > b.length) throw new MalformedEnvelopeError(`${name}: string runs past the end`, s);
-    if (b[end] !== 0) throw new MalformedEnvelopeError(`${name}: string not NUL-terminated`, end);
+    if (end + 1 > this.hi) throw this.bad(`${name}: string runs past the end`, s);
+    if (b[end] !== 0) throw this.bad(`${name}: string not NUL-terminated`, end);
     return this.strings_.get(b, s + 4, end);
   }
 
@@ -114,9 +133,9 @@ export class Reader {
   vec(at: number, size: number, name: string): number {
     const b = this.b;
     const v = this.off(at);
-    if (v + 4 > b.length) throw new MalformedEnvelopeError(`${name}: vector length outside the buffer`, v);
+    if (v + 4 > this.hi) throw this.bad(`${name}: vector length outside the buffer`, v);
     const n = u32(b, v);
-    if (v + 4 + n * size > b.length) throw new MalformedEnvelopeError(`${name}: vector of ${n} runs past the end`, v);
+    if (v + 4 + n * size > this.hi) throw this.bad(`${name}: vector of ${n} runs past the end`, v);
     this.vn = n;
     return v + 4;
   }
@@ -133,7 +152,7 @@ export class Reader {
   strings(at: number, name: string): string[] {
     const data = this.vec(at, 4, name);
     const n = this.vn;
-    if ((this.budget -= n) < 0) throw new MalformedEnvelopeError(`${name}: more strings than the buffer can hold`, data);
+    if ((this.budget -= n) < 0) throw this.bad(`${name}: more strings than the buffer can hold`, data);
     const out = new Array<string>(n);
     for (let i = 0; i < n; i++) out[i] = this.str(data + 4 * i, name);
     return out;
@@ -173,24 +192,24 @@ export class Reader {
         f64Bytes.set(b.subarray(at, at + 8));
         return f64[0];
       default:
-        throw new MalformedEnvelopeError(`${name}: unknown scalar type ${type}`, at);
+        throw this.bad(`${name}: unknown scalar type ${type}`, at);
     }
   }
 
   u64(at: number, name: string): number {
     const high = u32(this.b, at + 4);
-    if (high > 0x1f_ffff) throw new MalformedEnvelopeError(`${name}: integer above 2^53 - 1`, at);
+    if (high > 0x1f_ffff) throw this.bad(`${name}: integer above 2^53 - 1`, at);
     return high * TWO_32 + u32(this.b, at);
   }
 
   i64(at: number, name: string): number {
     const v = i32(this.b, at + 4) * TWO_32 + u32(this.b, at);
-    if (!Number.isSafeInteger(v)) throw new MalformedEnvelopeError(`${name}: integer outside +-(2^53 - 1)`, at);
+    if (!Number.isSafeInteger(v)) throw this.bad(`${name}: integer outside +-(2^53 - 1)`, at);
     return v;
   }
 
   missing(name: string, pos: number): MalformedEnvelopeError {
-    return new MalformedEnvelopeError(`${name}: required field is missing`, pos);
+    return this.bad(`${name}: required field is missing`, pos);
   }
 
   unknownTag(tag: number): UnknownMessageTypeError {
@@ -198,7 +217,7 @@ export class Reader {
   }
 
   tagWithoutValue(name: string, tag: number, pos: number): MalformedEnvelopeError {
-    return new MalformedEnvelopeError(`${name}: tag ${tag} without a value`, pos);
+    return this.bad(`${name}: tag ${tag} without a value`, pos);
   }
 }
 

@@ -6,7 +6,8 @@
 //                                    flatc-generated accessors
 //   FrameEncoder                     envelopes -> frames, gathered into one
 //                                    buffer for a single socket write
-//   decodeMessage                    a decoded frame -> a trusted envelope
+//   decodeMessage / decodePayload    a decoded frame (or its payload range
+//                                    in the receive buffer) -> a trusted envelope
 import * as flatbuffers from 'flatbuffers';
 import { MalformedEnvelopeError, FrameTooLargeError } from '../errors.js';
 import { Envelope as EnvelopeAccessor } from '../schema/generated/clusterwire/wire/envelope.js';
@@ -54,10 +55,11 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
 /**
  * Checks every offset and length of a received envelope and returns it as
  * plain objects: the one step between received bytes and trusted values.
- * Byte vectors are views into `bytes`: copy what outlives it.
+ * Byte vectors are views into `bytes`: copy what outlives it. With `start`
+ * and `end`, the envelope is `bytes[start, end)`, read in place.
  */
-export function readEnvelope(bytes: Uint8Array): Envelope {
-  const out: EnvelopeTable = readRoot(reader, bytes);
+export function readEnvelope(bytes: Uint8Array, start = 0, end = bytes.length): Envelope {
+  const out: EnvelopeTable = readRoot(reader, bytes, start, end);
   if (out.header === null) throw new MalformedEnvelopeError('no header');
   if (out.body === null) throw new MalformedEnvelopeError('no body');
   return out as Envelope;
@@ -79,9 +81,18 @@ export function envelopeView(bytes: Uint8Array): EnvelopeAccessor {
 
 /** Reads the envelope of a decoded frame; its message id must match the frame's. */
 export function decodeMessage(frame: Frame): Envelope {
-  const envelope = readEnvelope(frame.payload);
-  if (envelope.header.messageId !== frame.messageId) {
-    throw new MalformedEnvelopeError(`envelope message id ${envelope.header.messageId} differs from the frame's ${frame.messageId}`);
+  return decodePayload(frame.payload, 0, frame.payload.length, frame.messageId);
+}
+
+/**
+ * Reads the envelope that is the payload `bytes[start, end)` of the frame
+ * with id `messageId` (what FrameDecoder.eachPayload hands over); the ids
+ * must match.
+ */
+export function decodePayload(bytes: Uint8Array, start: number, end: number, messageId: number): Envelope {
+  const envelope = readEnvelope(bytes, start, end);
+  if (envelope.header.messageId !== messageId) {
+    throw new MalformedEnvelopeError(`envelope message id ${envelope.header.messageId} differs from the frame's ${messageId}`);
   }
   return envelope;
 }

@@ -2297,10 +2297,10 @@ export function writeBody(w: Writer, v: BodyValue): number {
   }
 }
 
-/** Checks `bytes` and reads its root Envelope. */
-export function readRoot(r: Reader, bytes: Uint8Array): Envelope {
-  r.reset(bytes);
-  return readEnvelope(r, r.off(0), 1);
+/** Checks the buffer `bytes[start, end)` and reads its root Envelope. */
+export function readRoot(r: Reader, bytes: Uint8Array, start = 0, end = bytes.length): Envelope {
+  r.reset(bytes, start, end);
+  return readEnvelope(r, r.off(start), 1);
 }
 
 /** Writes `v` as a whole buffer at the writer's position; returns its length. */
