@@ -5,6 +5,8 @@
 //   raw TCP          the file read with a read stream and piped into a plain
 //                    socket; the receiver counts the bytes and drops them
 //                    (no framing, no hashing, no disk write)
+//   raw TCP into a file   the same, the receiver writing the bytes to a file
+//                    and fsyncing it at the end: the disk's share
 //   file transfer    FileTransfers over the clusterwire transport: every
 //                    chunk read and SHA-256-hashed on the sender, hashed and
 //                    verified on the receiver, written to its partial file,
@@ -16,6 +18,10 @@
 //   --chunk=BYTES    chunk size (default 1 MiB)
 //   --runs=N         runs per row, the best is kept (default 2)
 //   --out=NAME       results go to bench/results/NAME.{md,json} (default transfer)
+//   --pacing=BYTES   the connections' pacingWindowBytes (0: off); --piece=BYTES their chunkBytes
+//
+// Each row gives the wall-clock MB/s and the CPU time of both processes per
+// MiB moved (user + system, every thread), which a busy machine disturbs less.
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -38,6 +44,14 @@ function connectionOptions(): { pacingWindowBytes?: number; chunkBytes?: number 
   return { ...(pacing === undefined ? {} : { pacingWindowBytes: Number(pacing) }), ...(piece === undefined ? {} : { chunkBytes: Number(piece) }) };
 }
 
+/** Throughput (wall clock), and CPU time of both processes per MiB moved. */
+interface Run {
+  mbPerSec: number;
+  cpuMsPerMiB: number;
+  senderCpuMsPerMiB: number;
+  receiverCpuMsPerMiB: number;
+}
+
 if (process.argv.includes('--receiver')) await receiver();
 else await sender();
 
@@ -47,23 +61,49 @@ async function receiver(): Promise<void> {
   const engine = workers > 0 ? new Engine({ workers }) : null;
   const messenger = new Messenger({ nodeId: 'receiver', cluster: 'bench', heartbeats: false, connection: connectionOptions() });
   const transfers = new FileTransfers(messenger, { directory, overwrite: true }, { engine });
-  transfers.on('received', (file) => fs.rmSync(file.path, { force: true }));
+  // CPU time of this process (all its threads) from the sender's mark to the file in place
+  let mark = process.cpuUsage();
+  transfers.on('received', (file) => {
+    const used = process.cpuUsage(mark);
+    process.send!({ type: 'received-cpu', ms: (used.user + used.system) / 1000 });
+    fs.rmSync(file.path, { force: true });
+  });
   const cw = await messenger.transport.listen(0);
   let rawBytes = 0;
   const raw = net.createServer((socket) => {
     socket.on('data', (chunk: Buffer) => (rawBytes += chunk.length));
     socket.on('end', () => {
-      process.send!({ type: 'raw-done', bytes: rawBytes });
+      const used = process.cpuUsage(mark);
+      process.send!({ type: 'raw-done', bytes: rawBytes, ms: (used.user + used.system) / 1000 });
       rawBytes = 0;
       socket.end();
     });
   });
   raw.listen(0, '127.0.0.1');
   await new Promise((r) => raw.once('listening', r));
-  process.send!({ type: 'ready', cwPort: cw.port, rawPort: (raw.address() as net.AddressInfo).port });
+  // raw TCP into a file: what the disk costs without framing or hashing
+  const rawFile = net.createServer((socket) => {
+    const target = path.join(directory, 'raw.bin');
+    const sink = fs.createWriteStream(target, { highWaterMark: 1024 * 1024 });
+    socket.pipe(sink);
+    sink.on('finish', () => {
+      const fd = fs.openSync(target, 'r+');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      const used = process.cpuUsage(mark);
+      process.send!({ type: 'raw-file-done', ms: (used.user + used.system) / 1000 });
+      fs.rmSync(target, { force: true });
+      socket.end();
+    });
+  });
+  rawFile.listen(0, '127.0.0.1');
+  await new Promise((r) => rawFile.once('listening', r));
+  process.send!({ type: 'ready', cwPort: cw.port, rawPort: (raw.address() as net.AddressInfo).port, rawFilePort: (rawFile.address() as net.AddressInfo).port });
   process.on('message', async (m: { type: string }) => {
+    if (m.type === 'mark') mark = process.cpuUsage();
     if (m.type !== 'stop') return;
     raw.close();
+    rawFile.close();
     await transfers.close();
     await messenger.close();
     await engine?.close();
@@ -87,37 +127,65 @@ async function sender(): Promise<void> {
   }
   fs.closeSync(fd);
   const bytes = fs.statSync(file).size;
-  const rows: Array<{ row: string; workers: number; mbPerSec: number }> = [];
+  const rows: Array<{ row: string; workers: number } & Run> = [];
   try {
     for (const workers of workerCounts) {
       const inbox = fs.mkdtempSync(path.join(dir, 'inbox-'));
       const child = fork(here, ['--receiver', `--workers=${workers}`, `--dir=${inbox}`, ...process.argv.filter((a) => a.startsWith('--pacing=') || a.startsWith('--piece='))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const ready = await new Promise<{ cwPort: number; rawPort: number }>((resolve) => child.once('message', (m) => resolve(m as { cwPort: number; rawPort: number })));
-      // raw TCP: the same file into a plain socket
-      let rawBest = 0;
-      for (let r = 0; r < runs; r++) {
+      /** The receiver's next message of `type`. */
+      const next = <T>(type: string) =>
+        new Promise<T>((resolve) => {
+          const on = (m: { type: string }) => {
+            if (m.type !== type) return;
+            child.off('message', on);
+            resolve(m as T);
+          };
+          child.on('message', on);
+        });
+      const ready = await next<{ cwPort: number; rawPort: number; rawFilePort: number }>('ready');
+      /** One timed run: `send` resolves when the receiver reports `reply` with its CPU time. */
+      const timed = async (send: () => Promise<unknown>, reply: string) => {
+        child.send({ type: 'mark' });
+        const own = process.cpuUsage();
         const started = performance.now();
-        const done = new Promise<void>((resolve) => child.once('message', () => resolve()));
-        const socket = net.connect(ready.rawPort, '127.0.0.1');
-        await new Promise((r2) => socket.once('connect', r2));
-        fs.createReadStream(file, { highWaterMark: MiB }).pipe(socket);
-        await done;
-        socket.destroy();
-        rawBest = Math.max(rawBest, bytes / ((performance.now() - started) / 1000));
+        const answer = next<{ ms: number }>(reply);
+        await send();
+        const { ms } = await answer;
+        const seconds = (performance.now() - started) / 1000;
+        const mine = process.cpuUsage(own);
+        const mibs = bytes / MiB;
+        const senderMs = (mine.user + mine.system) / 1000;
+        return { mbPerSec: bytes / seconds / 1e6, cpuMsPerMiB: (senderMs + ms) / mibs, senderCpuMsPerMiB: senderMs / mibs, receiverCpuMsPerMiB: ms / mibs };
+      };
+      const best = (a: Run, b: Run): Run => (b.mbPerSec > a.mbPerSec ? b : a);
+      // raw TCP: the same file into a plain socket, dropped or written to a file by the receiver
+      for (const [row, port, reply] of [
+        ['raw TCP', ready.rawPort, 'raw-done'],
+        ['raw TCP into a file', ready.rawFilePort, 'raw-file-done'],
+      ] as const) {
+        let rawBest: Run = { mbPerSec: 0, cpuMsPerMiB: 0, senderCpuMsPerMiB: 0, receiverCpuMsPerMiB: 0 };
+        for (let r = 0; r < runs; r++) {
+          const run = await timed(async () => {
+            const socket = net.connect(port, '127.0.0.1');
+            await new Promise((r2) => socket.once('connect', r2));
+            fs.createReadStream(file, { highWaterMark: MiB }).pipe(socket);
+            await new Promise((r2) => socket.once('finish', r2));
+          }, reply);
+          rawBest = best(rawBest, run);
+        }
+        rows.push({ row, workers, ...rawBest });
       }
-      rows.push({ row: 'raw TCP', workers, mbPerSec: rawBest / 1e6 });
       // file transfer
       const engine = workers > 0 ? new Engine({ workers }) : null;
       const messenger = new Messenger({ nodeId: 'sender', cluster: 'bench', heartbeats: false, connection: connectionOptions() });
       const transfers = new FileTransfers(messenger, { chunkBytes }, { engine });
       const connection = await messenger.transport.connect('127.0.0.1', ready.cwPort, { nodeId: 'receiver' });
-      let best = 0;
+      let transferBest: Run = { mbPerSec: 0, cpuMsPerMiB: 0, senderCpuMsPerMiB: 0, receiverCpuMsPerMiB: 0 };
       for (let r = 0; r < runs; r++) {
-        const started = performance.now();
-        await transfers.send(connection, file, { name: `run-${r}.bin`, resume: false }).done();
-        best = Math.max(best, bytes / ((performance.now() - started) / 1000));
+        const run = await timed(() => transfers.send(connection, file, { name: `run-${r}.bin`, resume: false }).done(), 'received-cpu');
+        transferBest = best(transferBest, run);
       }
-      rows.push({ row: 'file transfer (every chunk SHA-256 verified)', workers, mbPerSec: best / 1e6 });
+      rows.push({ row: 'file transfer (every chunk SHA-256 verified)', workers, ...transferBest });
       await transfers.close();
       await messenger.close();
       await engine?.close();
@@ -130,16 +198,19 @@ async function sender(): Promise<void> {
   const lines = [
     '# File transfer',
     '',
-    `Node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}: a ${mib} MiB file, chunks of ${chunkBytes / MiB} MiB, two processes on loopback, best of ${runs} runs. Raw TCP pipes the file into a plain socket (no framing, hashing or disk write on the receiver).`,
+    `Node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}: a ${mib} MiB file, chunks of ${chunkBytes / MiB} MiB, two processes on loopback, best of ${runs} runs. Raw TCP pipes the file into a plain socket (no framing or hashing); its receiver drops the bytes, or writes them to a file and fsyncs it. MB/s is wall-clock throughput of the best run; in brackets the CPU time (user + system, all threads) of the sender and of the receiver per MiB moved in that run, which depends less on what else the machine runs.`,
     '',
     `\`npm run bench:transfer -- --mib=${mib} --workers=${workerCounts.join(',')}\``,
     '',
-    '| engine workers | raw TCP MB/s | file transfer MB/s | transfer / raw |',
-    '|---:|---:|---:|---:|',
+    '| engine workers | raw TCP MB/s (CPU ms/MiB: sender + receiver) | raw TCP into a file | file transfer | transfer / raw | transfer / raw into a file |',
+    '|---:|---:|---:|---:|---:|---:|',
     ...workerCounts.map((w) => {
-      const raw = rows.find((r) => r.workers === w && r.row === 'raw TCP')!.mbPerSec;
-      const ft = rows.find((r) => r.workers === w && r.row !== 'raw TCP')!.mbPerSec;
-      return `| ${w} | ${raw.toFixed(0)} | ${ft.toFixed(0)} | ${(ft / raw).toFixed(2)}× |`;
+      const of = (row: string) => rows.find((r) => r.workers === w && r.row.startsWith(row))!;
+      const cell = (r: Run) => `${r.mbPerSec.toFixed(0)} (${r.senderCpuMsPerMiB.toFixed(1)} + ${r.receiverCpuMsPerMiB.toFixed(1)})`;
+      const raw = of('raw TCP');
+      const rawFile = of('raw TCP into a file');
+      const ft = of('file transfer');
+      return `| ${w} | ${cell(raw)} | ${cell(rawFile)} | ${cell(ft)} | ${(ft.mbPerSec / raw.mbPerSec).toFixed(2)}× | ${(ft.mbPerSec / rawFile.mbPerSec).toFixed(2)}× |`;
     }),
     '',
   ];

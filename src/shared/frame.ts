@@ -221,6 +221,26 @@ export function sealFrame(
   checksum: boolean,
   compression: CompressionIdValue = CompressionId.none,
 ): number {
+  const length = writeFrameHeader(target, offset, messageId, payloadBytes, checksum, compression);
+  if (checksum) {
+    const payloadEnd = offset + FRAME_HEADER_BYTES + payloadBytes;
+    writeU32(target, payloadEnd, crc32(target, offset, payloadEnd));
+  }
+  return length;
+}
+
+/**
+ * Writes the 14-byte frame header at `offset` (length, flags, message id)
+ * and returns the frame length; the trailer is the caller's.
+ */
+export function writeFrameHeader(
+  target: Uint8Array,
+  offset: number,
+  messageId: number,
+  payloadBytes: number,
+  checksum: boolean,
+  compression: CompressionIdValue = CompressionId.none,
+): number {
   const length = frameLength(payloadBytes, checksum);
   writeU32(target, offset, length);
   const flags = FRAME_VERSION | (compression << FLAG_COMPRESSION_SHIFT) | (checksum ? FLAG_CHECKSUM : 0);
@@ -229,10 +249,6 @@ export function sealFrame(
   const high = (messageId / TWO_32) >>> 0; // ids are non-negative safe integers
   writeU32(target, offset + 6, high);
   writeU32(target, offset + 10, messageId - high * TWO_32);
-  if (checksum) {
-    const payloadEnd = offset + FRAME_HEADER_BYTES + payloadBytes;
-    writeU32(target, payloadEnd, crc32(target, offset, payloadEnd));
-  }
   return length;
 }
 

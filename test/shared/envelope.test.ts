@@ -321,3 +321,88 @@ describe('properties', () => {
     );
   });
 });
+
+describe('frames whose last vector is sent by reference (appendSplit)', () => {
+  const options = () => ({ numRuns: PROPERTY_RUNS, seed: propertySeed() });
+  const header = fc.record({
+    messageId: fc.nat({ max: 2 ** 40 }),
+    correlationId: fc.nat(),
+    sender: fc.nat(),
+    timestampUs: fc.nat(),
+    streamId: fc.nat(),
+    priority: fc.integer({ min: 0, max: 3 }),
+  });
+  /** A body whose last encoded vector is `payload` or `data`, with the name of that field. */
+  const lastVector = fc.oneof(
+    fc.record({ topic: fc.string({ maxLength: 40 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 3000 }) }).map(({ topic, bytes }) => ({
+      body: { type: 'Message', topic, payload: bytes } as BodyValue,
+      field: 'payload' as const,
+      bytes,
+    })),
+    fc.record({ id: fc.nat(), offset: fc.nat(), total: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 3000 }) }).map(({ id, offset, total, bytes }) => ({
+      body: { type: 'Chunk', messageId: id, offset, totalBytes: total, data: bytes } as BodyValue,
+      field: 'data' as const,
+      bytes,
+    })),
+  );
+  /** `bytes` cut at random points into views. */
+  const cutInto = (bytes: Uint8Array, cuts: number[]): Uint8Array[] => {
+    const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    const views: Uint8Array[] = [];
+    let from = 0;
+    for (const c of [...at, bytes.length]) {
+      views.push(bytes.subarray(from, c));
+      from = c;
+    }
+    return views;
+  };
+  const joined = (views: Uint8Array[]) => Buffer.concat(views.map((v) => Buffer.from(v.buffer, v.byteOffset, v.length)));
+
+  it('gives byte for byte the frames append gives, among other frames, with and without checksum', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ header, last: lastVector, split: fc.boolean(), cuts: fc.array(fc.nat(), { maxLength: 4 }) }), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        (frames, checksum) => {
+          const copying = new FrameEncoder({ checksum, initialBytes: 64 });
+          const lending = new FrameEncoder({ checksum, initialBytes: 64 });
+          for (const f of frames) {
+            const envelope: Envelope = { header: f.header, body: f.last.body };
+            const length = copying.append(envelope);
+            if (!f.split) {
+              expect(lending.append(envelope)).toBe(length);
+              continue;
+            }
+            // the stand-in has the right length and other bytes: only its length may reach the frame
+            const standIn = new Uint8Array(f.last.bytes.length).fill(0xee);
+            const withStandIn = { header: f.header, body: { ...f.last.body, [f.last.field]: standIn } as BodyValue };
+            expect(lending.appendSplit(withStandIn, standIn, cutInto(f.last.bytes, f.cuts))).toBe(length);
+          }
+          expect(lending.pendingBytes).toBe(copying.pendingBytes);
+          const out: Uint8Array[] = [];
+          expect(lending.takeInto(out)).toBe(copying.pendingBytes);
+          expect(joined(out).equals(Buffer.from(copying.take()))).toBe(true);
+          expect(lending.pendingBytes).toBe(0);
+        },
+      ),
+      options(),
+    );
+  });
+
+  it('refuses a stand-in that is not the last thing written, or absent, and a tail of another length, leaving nothing behind', () => {
+    const encoder = new FrameEncoder();
+    const h = { messageId: 1, correlationId: 0, sender: 0, timestampUs: 0, streamId: 0, priority: 2 };
+    const sha256 = new Uint8Array(32);
+    // a FileTransferChunk writes its data after its digest: the digest cannot be lent
+    const chunk = { header: h, body: { type: 'FileTransferChunk', transferId: 1, index: 0, offset: 0, sha256, data: new Uint8Array(8) } as BodyValue };
+    expect(() => encoder.appendSplit(chunk, sha256, [sha256])).toThrow(/not the last/);
+    expect(encoder.pendingBytes).toBe(0);
+    const payload = new Uint8Array(10);
+    const message = { header: h, body: { type: 'Message', topic: 't', payload } as BodyValue };
+    expect(() => encoder.appendSplit(message, payload, [new Uint8Array(9)])).toThrow(RangeError);
+    const other = { header: h, body: { type: 'Message', topic: 't', payload: new Uint8Array(10) } as BodyValue };
+    expect(() => encoder.appendSplit(other, payload, [payload])).toThrow(/not the last/);
+    expect(encoder.pendingBytes).toBe(0);
+    expect(encoder.appendSplit(message, payload, [payload])).toBeGreaterThan(10);
+  });
+});

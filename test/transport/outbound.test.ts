@@ -48,9 +48,9 @@ class Peer {
           if (whole === null) continue;
           envelope = readEnvelope(whole);
         }
-        const body = envelope.body as { topic: string; payload: Uint8Array };
-        this.topics.push(body.topic);
-        this.sizes.push(body.payload.length);
+        const body = envelope.body as { type: string; topic?: string; payload?: Uint8Array; data?: Uint8Array };
+        this.topics.push(body.topic ?? body.type);
+        this.sizes.push((body.payload ?? body.data ?? new Uint8Array(0)).length);
       }
     }
   }
@@ -141,4 +141,32 @@ describe('Outbound', () => {
     expect(out.queuedBytes).toBe(0);
     expect(out.scheduled).toBe(false);
   });
+
+  it('sends a lent payload without copying it: the same bytes on the wire as a copied one, pieces pointing into it', () => {
+    const wire = (lend: boolean, compression: 'none' | 'lz4') => {
+      const out = new Outbound({ ...OPTIONS, compression });
+      const payload = new Uint8Array(10 * CHUNK + 123);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+      const header = { messageId: 77, correlationId: 0, sender: 9, timestampUs: 0, streamId: 0, priority: 3 };
+      out.add({ header, body: { type: 'Message', topic: 'lent', payload } }, 0, lend);
+      out.add({ header: { ...header, messageId: 78 }, body: { type: 'FileTransferChunk', transferId: 5, index: 2, offset: 0, sha256: new Uint8Array(32).fill(1), data: payload } }, 0, lend);
+      const buffers = drainAll(out);
+      const views = buffers.filter((b) => b.buffer === payload.buffer).length;
+      return { bytes: Buffer.concat(buffers), views, buffers };
+    };
+    const copied = wire(false, 'none');
+    const lent = wire(true, 'none');
+    expect(lent.bytes.equals(copied.bytes)).toBe(true);
+    expect(copied.views).toBe(0);
+    expect(lent.views).toBeGreaterThanOrEqual(20); // every piece of both messages is a view of the payload
+    const peer = new Peer();
+    peer.take(lent.buffers.slice(0, 1)); // nothing is lost across the seams: decode it all
+    peer.take(lent.buffers.slice(1));
+    expect(peer.topics).toEqual(['lent', 'FileTransferChunk']);
+    expect(peer.sizes).toEqual([10 * CHUNK + 123, 10 * CHUNK + 123]);
+    // compressed pieces are copied to be compressed, and still decode
+    const compressed = wire(true, 'lz4');
+    expect(compressed.views).toBe(0);
+  });
 });
+

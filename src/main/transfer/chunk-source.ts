@@ -38,8 +38,19 @@ export interface ChunkSource {
   close(): Promise<void>;
 }
 
-/** A file on disk, read at any offset. */
+/** Buffers a FileSource keeps for reuse once their chunks are acknowledged. */
+const SPARE_BUFFERS = 8;
+
+/**
+ * A file on disk, read at any offset. Without an engine, chunks are read into
+ * buffers that come back for the next reads once the receiver acknowledged
+ * them (release): the connection sends from them without a copy, and an
+ * acknowledged chunk has left the socket long before.
+ */
 export class FileSource implements ChunkSource {
+  readonly #lent = new Map<number, Uint8Array>();
+  readonly #spare: Uint8Array[] = [];
+
   private constructor(
     readonly geometry: ChunkGeometry,
     private readonly path: string,
@@ -70,21 +81,31 @@ export class FileSource implements ChunkSource {
       if (region.bytes.length !== length) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
       return { data: region.bytes, sha256: region.digests.subarray(0, SHA256_BYTES) };
     }
-    const data = new Uint8Array(length);
+    const spare = this.#spare.pop();
+    const data = spare !== undefined && spare.length === length ? spare : new Uint8Array(length);
     let read = 0;
     while (read < length) {
       const { bytesRead } = await this.handle!.read(data, read, length - read, g.offsetOf(index) + read);
       if (bytesRead === 0) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
       read += bytesRead;
     }
+    // a chunk read again (asked for again) keeps its first buffer on the books; the new one is not reused
+    if (!this.#lent.has(index)) this.#lent.set(index, data);
     return { data, sha256: sha256(data) };
   }
 
   async digest(index: number): Promise<Uint8Array> {
-    return (await this.read(index)).sha256;
+    const { data, sha256: digest } = await this.read(index);
+    if (this.#lent.get(index) === data) this.release(index); // read only to hash: never sent
+    return digest;
   }
 
-  release(): void {}
+  release(index: number): void {
+    const data = this.#lent.get(index);
+    if (data === undefined) return;
+    this.#lent.delete(index);
+    if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(data);
+  }
 
   async close(): Promise<void> {
     await this.handle?.close().catch(() => undefined);

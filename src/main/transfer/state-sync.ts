@@ -136,7 +136,8 @@ export class StateSync {
     } catch (error) {
       return void refuse(new TransferFailedError(service, `the provider failed: ${(error as Error)?.message ?? String(error)}`));
     }
-    const bytes = snapshot.bytes;
+    // a copy of its own: the chunks are lent to the connection, and the provider may reuse its buffer
+    const bytes = snapshot.bytes.slice();
     const response = {
       type: 'SyncResponse' as const,
       service,

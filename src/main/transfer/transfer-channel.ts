@@ -21,7 +21,7 @@ import { ClusterwireError, DigestMismatchError, ErrorCode, TransferFailedError, 
 import type { BodyOf, BodyValue, Envelope } from '../../shared/envelope/index.js';
 import { Priority } from '../../shared/schema/generated/clusterwire/wire/priority.js';
 import { TransferStatus } from '../../shared/schema/generated/clusterwire/wire/transfer-status.js';
-import type { Connection } from '../transport/connection.js';
+import type { Connection, SendOptions } from '../transport/connection.js';
 import type { Messenger } from '../transport/messenger.js';
 
 export { TransferStatus };
@@ -52,6 +52,7 @@ interface Endpoints {
 }
 
 const channels = new WeakMap<Messenger, TransferChannel>();
+const LEND_LOW: SendOptions = Object.freeze({ priority: Priority.Low, lend: true });
 
 export class TransferChannel {
   readonly #links = new Map<Connection, Endpoints>();
@@ -109,16 +110,24 @@ export class TransferChannel {
     if (map?.get(id) === endpoint) map.delete(id);
   }
 
-  /** Sends a chunk at Low priority; false when the connection is gone. Throws nothing. */
+  /**
+   * Sends a chunk at Low priority, lending its data to the connection (the
+   * chunk sources never change a chunk once read); false when the connection
+   * is gone. Throws nothing.
+   */
   sendChunk(connection: Connection, chunk: BodyOf<'FileTransferChunk'>): boolean {
-    return this.send(connection, chunk, Priority.Low);
+    return this.#send(connection, chunk, LEND_LOW);
   }
 
   /** Sends a control message (ack, request, sync) at High priority; false when the connection is gone. */
   send(connection: Connection, body: BodyValue, priority: number = Priority.High, correlationId = 0): boolean {
+    return this.#send(connection, body, correlationId === 0 ? { priority } : { priority, correlationId });
+  }
+
+  #send(connection: Connection, body: BodyValue, options: SendOptions): boolean {
     if (!open(connection)) return false;
     try {
-      connection.send(body, correlationId === 0 ? { priority } : { priority, correlationId });
+      connection.send(body, options);
       return true;
     } catch (error) {
       if (!(error instanceof ClusterwireError)) throw error;

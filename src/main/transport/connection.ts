@@ -116,6 +116,12 @@ export interface SendOptions {
   streamId?: number;
   /** The message id to use instead of the next one (a retried request keeps its first id). */
   messageId?: number;
+  /**
+   * The caller lends its payload (or data) and will not change those bytes
+   * afterwards: a message longer than chunkBytes is sent from them, not
+   * copied first.
+   */
+  lend?: boolean;
 }
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
@@ -317,7 +323,7 @@ export class Connection {
     envelope.body = body;
     let now: Uint8Array | null;
     try {
-      now = this.outbound.add(envelope, this.socket.writableLength);
+      now = this.outbound.add(envelope, this.socket.writableLength, options?.lend === true);
     } finally {
       envelope.body = NO_BODY;
     }

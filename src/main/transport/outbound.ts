@@ -21,7 +21,15 @@
 //              data length before encoding, or from its frame afterwards) is
 //              encoded to its own bytes and handed to the scheduler, which
 //              cuts it into pieces; each piece leaves as a Chunk envelope in
-//              a frame of its own (header and CRC each).
+//              a frame of its own (header and CRC each). A sender that lends
+//              its payload (add(..., lend = true): it will not change those
+//              bytes) has it queued by reference, as a SplitEnvelope, not
+//              copied into the encoded envelope.
+//
+// Pieces are framed without copying their bytes (FrameEncoder.appendSplit):
+// a piece leaves as its Chunk frame's head, views of the envelope bytes it
+// carries, and its trailer, in one gathered write; with compression on, the
+// piece's bytes are copied into the frame to be compressed.
 //
 // The scheduler's items are therefore pre-framed blocks (written as they
 // are) or envelope bytes (wrapped in Chunk envelopes). An envelope whose frame
@@ -41,6 +49,7 @@ import { Writer } from '../../shared/envelope/codec-runtime.js';
 import { TABLE_COUNT, writeRoot } from '../../shared/schema/codec.js';
 import type { Chunk, Header } from '../../shared/schema/layout.js';
 import { PieceKind, resolveSendSchedulerOptions, SendScheduler } from './send-scheduler.js';
+import { SplitEnvelope, type QueuedBytes } from './send-batch.js';
 
 export interface OutboundOptions {
   readonly chunkBytes: number;
@@ -92,6 +101,10 @@ export class Outbound {
   readonly #chunkHeader: Header;
   readonly #chunkBody: { type: 'Chunk' } & Chunk = { type: 'Chunk', messageId: 0, offset: 0, totalBytes: 0, data: new Uint8Array(0) };
   readonly #chunkEnvelope: Envelope;
+  /** Pieces are framed by reference (uncompressed frames): FrameEncoder.appendSplit. */
+  readonly #splitPieces: boolean;
+  #standInBytes: Uint8Array = EMPTY;
+  readonly #slices: Uint8Array[] = [];
 
   constructor(options: OutboundOptions) {
     this.#chunkBytes = options.chunkBytes;
@@ -116,7 +129,9 @@ export class Outbound {
         maxQueuedBytes: options.maxQueuedBytes,
       }),
     );
-    this.#pieceOptions = { ...this.#encoderOptions, maxFrameBytes: options.maxFrameBytes, initialBytes: 2 * options.chunkBytes };
+    this.#splitPieces = options.compression === 'none';
+    // with split pieces the buffer holds only heads and trailers
+    this.#pieceOptions = { ...this.#encoderOptions, maxFrameBytes: options.maxFrameBytes, initialBytes: this.#splitPieces ? 4096 : 2 * options.chunkBytes };
   }
 
   /** Bytes held here: framed, blocked and scheduled. */
@@ -141,13 +156,13 @@ export class Outbound {
    * the scheduler's hard limit, and ERR_INVALID_MESSAGE for a priority
    * outside 0..3; nothing is queued then.
    */
-  add(envelope: Envelope, socketBytes: number): Uint8Array | null {
+  add(envelope: Envelope, socketBytes: number, lend = false): Uint8Array | null {
     const priority = envelope.header.priority;
     if ((priority & 3) !== priority) throw new InvalidMessageError('header.priority', `expected 0..3, got ${String(priority)}`);
     const body = envelope.body as { payload?: Uint8Array; data?: Uint8Array };
     const bulk = (body.payload?.length ?? 0) + (body.data?.length ?? 0);
     if (bulk > this.#chunkBytes) {
-      this.#addLarge(envelope, priority, bulk);
+      this.#addLarge(envelope, priority, bulk, lend ? largest(body.payload, body.data) : null);
       return null;
     }
     const direct = this.#direct;
@@ -195,42 +210,49 @@ export class Outbound {
     const pieces = (this.#pieces ??= new FrameEncoder(this.#pieceOptions));
     const header = this.#chunkHeader;
     const chunk = this.#chunkBody;
+    const slices = this.#slices;
     header.timestampUs = timestampUs;
     let bytes = 0;
     for (let i = 0; i < batch.length; i++) {
-      const source = batch.sources[i] as Uint8Array;
+      const source = batch.sources[i] as QueuedBytes;
       if (batch.kinds[i] === PieceKind.Whole) {
-        const id = this.#bare.size === 0 ? undefined : this.#bare.get(source);
+        const id = this.#bare.size === 0 ? undefined : this.#bare.get(source as Uint8Array);
         if (id === undefined) {
-          if (pieces.pendingBytes > 0) {
-            bytes += pieces.pendingBytes;
-            out.push(pieces.take());
-          }
+          if (pieces.pendingBytes > 0) bytes += pieces.takeInto(out);
           bytes += source.length;
-          out.push(source);
+          out.push(source as Uint8Array);
           continue;
         }
-        this.#bare.delete(source);
+        this.#bare.delete(source as Uint8Array);
         chunk.messageId = id;
         chunk.offset = 0;
-        chunk.data = source;
       } else {
         chunk.messageId = batch.messageIds[i];
         chunk.offset = batch.offsets[i];
-        chunk.data = batch.data(i);
         if (chunk.offset + batch.lengths[i] === source.length) this.#chunkedItems--;
       }
       chunk.totalBytes = source.length;
       header.messageId = chunk.messageId;
       header.priority = batch.priorities[i];
-      pieces.append(this.#chunkEnvelope);
+      if (this.#splitPieces) {
+        batch.slices(i, slices);
+        chunk.data = this.#standIn(batch.lengths[i]);
+        pieces.appendSplit(this.#chunkEnvelope, chunk.data, slices);
+        slices.length = 0;
+      } else {
+        chunk.data = batch.data(i);
+        pieces.append(this.#chunkEnvelope);
+      }
     }
     chunk.data = EMPTY;
-    if (pieces.pendingBytes > 0) {
-      bytes += pieces.pendingBytes;
-      out.push(pieces.take());
-    }
+    if (pieces.pendingBytes > 0) bytes += pieces.takeInto(out);
     return bytes;
+  }
+
+  /** An array of `length` bytes standing in for a piece's data while its Chunk envelope is encoded (never read). */
+  #standIn(length: number): Uint8Array {
+    if (this.#standInBytes.length < length) this.#standInBytes = new Uint8Array(Math.max(length, this.#chunkBytes));
+    return this.#standInBytes.subarray(0, length);
   }
 
   /** Drops everything held (the connection is gone). */
@@ -244,10 +266,20 @@ export class Outbound {
     if (this.#direct.pendingBytes > 0) this.#direct.take();
   }
 
-  #addLarge(envelope: Envelope, priority: number, bulk: number): void {
-    // one buffer sized for the payload: no growing copies of a large envelope
-    const writer = new Writer(TABLE_COUNT, bulk + LARGE_SLACK_BYTES);
-    const bytes = writer.buf.subarray(0, writeRoot(writer, envelope));
+  /** An envelope longer than a chunk; `lent`: its largest vector, queued by reference when it is the last thing encoded. */
+  #addLarge(envelope: Envelope, priority: number, bulk: number, lent: Uint8Array | null): void {
+    let bytes: QueuedBytes | null = null;
+    if (lent !== null) {
+      const writer = new Writer(TABLE_COUNT, bulk - lent.length + LARGE_SLACK_BYTES);
+      writer.standIn = lent;
+      const head = writer.buf.subarray(0, writeRoot(writer, envelope));
+      if (writer.standInAt === head.length) bytes = new SplitEnvelope(head, lent);
+    }
+    if (bytes === null) {
+      // one buffer sized for the payload: no growing copies of a large envelope
+      const writer = new Writer(TABLE_COUNT, bulk + LARGE_SLACK_BYTES);
+      bytes = writer.buf.subarray(0, writeRoot(writer, envelope));
+    }
     this.#cut(priority); // what the class already holds leaves first
     this.#enqueueEnvelope(bytes, priority, envelope.header.messageId);
   }
@@ -291,13 +323,14 @@ export class Outbound {
     this.#enqueueEnvelope(bytes, priority, envelope.header.messageId);
   }
 
-  #enqueueEnvelope(bytes: Uint8Array, priority: number, messageId: number): void {
+  #enqueueEnvelope(bytes: QueuedBytes, priority: number, messageId: number): void {
     if (bytes.length > this.#maxMessageBytes) throw new MessageTooLargeError(messageId, bytes.length, this.#maxMessageBytes);
     if (bytes.length > this.#chunkBytes) {
       this.scheduler.enqueue(bytes, priority, messageId);
       this.#chunkedItems++;
       return;
     }
+    if (bytes instanceof SplitEnvelope) bytes = concatSplit(bytes); // not reached: a split envelope is longer than a chunk
     this.#bare.set(bytes, messageId);
     try {
       this.scheduler.enqueue(bytes, priority);
@@ -309,5 +342,21 @@ export class Outbound {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The longer of two optional vectors. */
+function largest(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Array | null {
+  const x = a ?? null;
+  const y = b ?? null;
+  if (x === null) return y;
+  if (y === null) return x;
+  return x.length >= y.length ? x : y;
+}
+
+function concatSplit(split: SplitEnvelope): Uint8Array {
+  const out = new Uint8Array(split.length);
+  out.set(split.head, 0);
+  out.set(split.tail, split.head.length);
+  return out;
+}
 /** Room beyond the payload for the rest of a large envelope (header, topic, vtables). */
 const LARGE_SLACK_BYTES = 4096;

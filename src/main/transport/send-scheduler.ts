@@ -49,7 +49,7 @@
 //   starvationGuardInterval   16          every Nth pick may go to a starved lower class
 //   overflow                  'wait'      'wait': return false; 'fail': throw ERR_BACKPRESSURE
 import { BackpressureError, InvalidConfigError, InvalidMessageError } from '../../shared/errors.js';
-import { SendBatch } from './send-batch.js';
+import { SendBatch, type QueuedBytes } from './send-batch.js';
 import { integerOption as integer } from '../../shared/options.js';
 
 export { PieceKind, SendBatch } from './send-batch.js';
@@ -105,7 +105,7 @@ export function resolveSendSchedulerOptions(input: Partial<SendSchedulerOptions>
 
 /** One priority class: a ring of items (parallel arrays, capacity a power of two). */
 class ClassQueue {
-  items: (Uint8Array | undefined)[] = new Array(16);
+  items: (QueuedBytes | undefined)[] = new Array(16);
   messageIds: number[] = new Array(16).fill(0);
   /** Enqueue order across all classes: the guard's notion of age. */
   seqs: number[] = new Array(16).fill(0);
@@ -115,7 +115,7 @@ class ClassQueue {
   /** Bytes of the head item already pulled as pieces. */
   headOffset = 0;
 
-  push(item: Uint8Array, messageId: number, seq: number): void {
+  push(item: QueuedBytes, messageId: number, seq: number): void {
     if (this.count > this.mask) this.grow();
     const at = (this.head + this.count) & this.mask;
     this.items[at] = item;
@@ -140,7 +140,7 @@ class ClassQueue {
 
   private grow(): void {
     const size = (this.mask + 1) * 2;
-    const items: (Uint8Array | undefined)[] = new Array(size);
+    const items: (QueuedBytes | undefined)[] = new Array(size);
     const ids: number[] = new Array(size).fill(0);
     const seqs: number[] = new Array(size).fill(0);
     for (let i = 0; i < this.count; i++) {
@@ -214,7 +214,7 @@ export class SendScheduler {
    * maxQueuedBytes (and, with overflow 'fail', for a non-Critical item while
    * the queue is above the high-water mark); nothing is queued then.
    */
-  enqueue(bytes: Uint8Array, priority: number, messageId = 0): boolean {
+  enqueue(bytes: QueuedBytes, priority: number, messageId = 0): boolean {
     if (priority !== (priority & 3)) throw new InvalidMessageError('header.priority', `expected 0..3, got ${String(priority)}`);
     const length = bytes.length;
     if (length > this.#chunkBytes && !(Number.isSafeInteger(messageId) && messageId >= 0)) {
@@ -261,7 +261,7 @@ export class SendScheduler {
       const guard = lower >= 0 && this.#passedOver >= this.#guardAfter;
       const pick = guard ? lower : top;
       const q = queues[pick];
-      const item = q.items[q.head] as Uint8Array;
+      const item = q.items[q.head] as QueuedBytes;
       const chunked = item.length > chunkBytes;
       const offset = q.headOffset;
       const size = chunked ? Math.min(chunkBytes, item.length - offset) : item.length;

@@ -255,6 +255,15 @@ export class Writer {
   pos = 0;
   /** Start of the buffer being written; alignment is relative to it. */
   base = 0;
+  /**
+   * A byte vector written by reference: when bytes() meets this very array,
+   * it writes the vector's length and nothing of its bytes, and sets
+   * `standInAt` to where they would start. Whoever set it sends the real
+   * bytes in their place, which is sound only when nothing is written after
+   * them (pos === standInAt once the root is done).
+   */
+  standIn: Uint8Array | null = null;
+  standInAt = -1;
   private generation = 1;
   private readonly vtGeneration: Int32Array;
   private readonly vtMask: Int32Array;
@@ -397,6 +406,15 @@ export class Writer {
 
   bytes(v: Uint8Array, name: string): number {
     if (!(v instanceof Uint8Array)) throw new InvalidMessageError(name, 'expected a Uint8Array');
+    if (v === this.standIn) {
+      this.align(4);
+      this.ensure(4);
+      const at = this.pos;
+      this.u32At(at, v.length);
+      this.pos = at + 4;
+      this.standInAt = this.pos;
+      return at;
+    }
     const at = this.vector(v.length, 1);
     this.buf.set(v, this.pos);
     this.pos += v.length;

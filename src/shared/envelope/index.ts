@@ -26,8 +26,11 @@ import {
   FRAME_HEADER_BYTES,
   FRAME_TRAILER_BYTES,
   sealFrame,
+  writeFrameHeader,
+  writeU32,
   type Frame,
 } from '../frame.js';
+import { crc32 } from '../crc32.js';
 import { readRoot, TABLE_COUNT, writeRoot } from '../schema/codec.js';
 import { Reader, Writer } from './codec-runtime.js';
 
@@ -126,6 +129,11 @@ export class FrameEncoder {
   private readonly maxFrameBytes: number;
   private readonly initialBytes: number;
   private frames = 0;
+  /** Views already final, ahead of the buffer's bytes from `segmentStart` (see appendSplit). */
+  private segments: Uint8Array[] = [];
+  private segmentStart = 0;
+  /** Bytes of the views in `segments` that are not in the buffer. */
+  private lentBytes = 0;
 
   constructor(options: FrameEncoderOptions = {}) {
     this.compression = CompressionId[options.compression ?? 'none'];
@@ -142,9 +150,9 @@ export class FrameEncoder {
     return this.frames;
   }
 
-  /** Bytes waiting in the current buffer. */
+  /** Bytes waiting: the current buffer's and those of the views appended by reference. */
   get pendingBytes(): number {
-    return this.writer.pos;
+    return this.writer.pos + this.lentBytes;
   }
 
   /** Appends one envelope as one frame. Returns the frame's length. */
@@ -181,12 +189,103 @@ export class FrameEncoder {
     }
   }
 
+  /**
+   * Appends one uncompressed frame whose envelope ends with a byte vector
+   * sent by reference: `envelope` holds `standIn` in that field (any array
+   * of the right length, never read), and `tail`, of the same total length,
+   * holds the bytes that go out in its place. Nothing of `tail` is copied:
+   * the frame leaves as its head, the tail views and its trailer, and the
+   * CRC runs over them in that order. The caller must not change the tail
+   * bytes until they are written. Returns the frame's length.
+   */
+  appendSplit(envelope: Envelope, standIn: Uint8Array, tail: readonly Uint8Array[]): number {
+    const id = envelope.header.messageId;
+    checkMessageId(id);
+    let tailBytes = 0;
+    for (let i = 0; i < tail.length; i++) tailBytes += tail[i].length;
+    if (tailBytes !== standIn.length) throw new RangeError(`tail of ${tailBytes} bytes for a stand-in of ${standIn.length}`);
+    const sink = this.writer;
+    const start = sink.pos;
+    sink.ensure(FRAME_HEADER_BYTES);
+    sink.pos += FRAME_HEADER_BYTES;
+    sink.standIn = standIn;
+    sink.standInAt = -1;
+    try {
+      const headBytes = writeRoot(sink, envelope);
+      if (sink.standInAt !== sink.pos) throw new RangeError('the stand-in is not the last thing the envelope writes');
+      const payloadBytes = headBytes + tailBytes;
+      const length = FRAME_HEADER_BYTES + payloadBytes + (this.checksum ? FRAME_TRAILER_BYTES : 0);
+      if (length > this.maxFrameBytes) throw new FrameTooLargeError(length, this.maxFrameBytes);
+      writeFrameHeader(sink.buf, start, id, payloadBytes, this.checksum);
+      const headEnd = sink.pos;
+      let crc = this.checksum ? crc32(sink.buf, start, headEnd) : 0;
+      this.segments.push(sink.buf.subarray(this.segmentStart, headEnd));
+      for (let i = 0; i < tail.length; i++) {
+        if (this.checksum) crc = crc32(tail[i], 0, tail[i].length, crc);
+        this.segments.push(tail[i]);
+      }
+      this.segmentStart = headEnd;
+      this.lentBytes += tailBytes;
+      if (this.checksum) {
+        sink.ensure(FRAME_TRAILER_BYTES);
+        writeU32(sink.buf, sink.pos, crc);
+        sink.pos += FRAME_TRAILER_BYTES;
+      }
+      this.frames++;
+      return length;
+    } catch (error) {
+      sink.rewind(start);
+      throw error;
+    } finally {
+      sink.standIn = null;
+    }
+  }
+
   /** The frames appended since the last take, as one buffer now owned by the caller. */
   take(): Uint8Array {
+    return this.segments.length > 0 ? concat(this.takeSegments()) : this.takeBuffer();
+  }
+
+  /**
+   * Pushes the frames appended since the last take onto `out`, as the views
+   * to write in order (several when appendSplit lent bytes), and returns
+   * their length.
+   */
+  takeInto(out: Uint8Array[]): number {
+    const bytes = this.pendingBytes;
+    if (this.segments.length === 0) out.push(this.takeBuffer());
+    else for (const view of this.takeSegments()) out.push(view);
+    return bytes;
+  }
+
+  private takeSegments(): Uint8Array[] {
+    const views = this.segments;
+    const rest = this.takeBuffer();
+    if (rest.length > this.segmentStart) views.push(rest.subarray(this.segmentStart));
+    this.segments = [];
+    this.segmentStart = 0;
+    this.lentBytes = 0;
+    return views;
+  }
+
+  /** The buffer as written, handed over; writing continues in a new one. */
+  private takeBuffer(): Uint8Array {
     const used = this.writer.pos;
     this.frames = 0;
     return this.writer.take(Math.max(this.initialBytes, nextPowerOfTwo(used)));
   }
+}
+
+function concat(views: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const v of views) n += v.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const v of views) {
+    out.set(v, at);
+    at += v.length;
+  }
+  return out;
 }
 
 function nextPowerOfTwo(n: number): number {
