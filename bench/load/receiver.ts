@@ -1,9 +1,13 @@
 // The receiving process of the load harness. `--mode=cw` listens with the
-// clusterwire transport (every frame checked, every envelope read); `--mode=raw`
-// listens with plain net and the baseline framing. It answers requests, counts
-// one-way messages, and reports its counts when the parent asks over IPC.
+// clusterwire transport (every frame checked, every envelope read);
+// `--mode=messenger` listens with a Messenger whose 'load' topic handler
+// answers requests (the request/response path ClusterNode uses);
+// `--mode=raw` listens with plain net and the baseline framing. It answers
+// requests, counts one-way messages, and reports its counts (and on 'cpu'
+// its CPU time) when the parent asks over IPC.
 import net from 'node:net';
 import { Transport } from '../../src/main/transport/transport.js';
+import { Messenger } from '../../src/main/transport/messenger.js';
 import type { BodyOf } from '../../src/shared/envelope/index.js';
 import { RawFramer, writeRawFrame, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv } from './tls.js';
@@ -13,6 +17,8 @@ const checksum = !process.argv.includes('--no-checksum');
 const compression = (process.argv.find((a) => a.startsWith('--compression='))?.slice(14) ?? 'none') as 'none' | 'lz4' | 'zstd';
 let messages = 0;
 let bytes = 0;
+/** Every response carries an empty payload: one array serves them all (it is only encoded). */
+const EMPTY = new Uint8Array(0);
 
 async function main(): Promise<void> {
   let port: number;
@@ -35,6 +41,19 @@ async function main(): Promise<void> {
     server.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     port = (server.address() as net.AddressInfo).port;
+  } else if (mode === 'messenger') {
+    const messenger = new Messenger({
+      nodeId: 'receiver',
+      cluster: 'load',
+      tls: loadTlsFromEnv('receiver'),
+      connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024 },
+    });
+    messenger.handle('load', (request) => {
+      messages++;
+      bytes += request.payload.length;
+      return EMPTY;
+    });
+    port = (await messenger.transport.listen(0)).port;
   } else {
     const tls = loadTlsFromEnv('receiver');
     const transport = new Transport(
@@ -46,7 +65,7 @@ async function main(): Promise<void> {
           if (body.type === 'Message') bytes += body.payload.length;
           else if (body.type === 'Request') {
             bytes += (body as BodyOf<'Request'>).payload.length;
-            connection.send({ type: 'Response', payload: new Uint8Array(0) }, { correlationId: env.header.messageId });
+            connection.send({ type: 'Response', payload: EMPTY }, { correlationId: env.header.messageId });
           }
         },
       },
@@ -60,6 +79,7 @@ async function main(): Promise<void> {
       bytes = 0;
       process.send!({ type: 'reset' });
     }
+    if (msg.type === 'cpu') process.send!({ type: 'cpu', ...process.cpuUsage() });
     if (msg.type === 'exit') process.exit(0);
   });
   process.send!({ type: 'ready', port });

@@ -3,7 +3,11 @@
 // and reads every envelope. Each workload runs twice in the same run: over
 // raw net sockets with batched writes and a fixed 9-byte header (the
 // baseline: no checksum, no schema, no handshake), then over the clusterwire
-// transport; every figure is given as a ratio to the baseline.
+// transport; every figure is given as a ratio to the baseline. The
+// request/response workloads run a third time through Messenger.request()
+// against a Messenger topic handler (the path ClusterNode.request takes:
+// request tracking, deadlines, dispatch by topic), against the same raw
+// figures.
 //
 //   --duration=S        seconds per workload (default 3; --quick: 1)
 //   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
@@ -16,6 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transport } from '../../src/main/transport/transport.js';
+import { Messenger } from '../../src/main/transport/messenger.js';
 import type { Connection } from '../../src/main/transport/connection.js';
 import type { BodyValue } from '../../src/shared/envelope/index.js';
 import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
@@ -42,7 +47,7 @@ interface Receiver {
   ask<T>(type: string): Promise<T>;
 }
 
-async function startReceiver(mode: 'raw' | 'cw', env: NodeJS.ProcessEnv): Promise<Receiver> {
+async function startReceiver(mode: 'raw' | 'cw' | 'messenger', env: NodeJS.ProcessEnv): Promise<Receiver> {
   const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum ? [] : ['--no-checksum'])];
   const child = fork(path.join(here, 'receiver.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -215,6 +220,23 @@ async function cwSide(receiver: Receiver): Promise<Side> {
   };
 }
 
+/** Requests through Messenger.request() to a Messenger topic handler: request/response workloads only. */
+async function messengerSide(receiver: Receiver): Promise<Pick<Side, 'requestLatency' | 'pipelined' | 'close'>> {
+  const messenger = new Messenger({
+    nodeId: 'sender',
+    cluster: 'load',
+    tls: loadTlsFromEnv('sender'),
+    connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
+  });
+  const conn = await messenger.transport.connect('127.0.0.1', receiver.port, { nodeId: 'receiver' });
+  const request = () => messenger.request(conn, 'load', new Uint8Array(64), { timeoutMs: 10_000 }).then(() => undefined);
+  return {
+    requestLatency: () => latencyLoop(request),
+    pipelined: (inFlight) => pipelineLoop(inFlight, request),
+    close: () => messenger.close(),
+  };
+}
+
 async function latencyLoop(request: () => Promise<void>): Promise<Float64Array> {
   const samples = new Float64Array(2_000_000);
   let n = 0;
@@ -319,6 +341,22 @@ async function main(): Promise<void> {
   const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
   rows.push({ workload: 'request/response 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(cwPipe)), ratio: `${(pr(cwPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(cwPipe) });
   results.pipelined = { raw: pr(rawPipe), clusterwire: pr(cwPipe) };
+
+  // The same request/response workloads through Messenger.request(), against the raw figures above.
+  console.error('  Messenger.request, 1 and 100 in flight ...');
+  const messengerReceiver = await startReceiver('messenger', env);
+  const messenger = await messengerSide(messengerReceiver);
+  const msgLat = await messenger.requestLatency();
+  const msgPipe = await messenger.pipelined(100);
+  await messenger.close();
+  messengerReceiver.child.send({ type: 'exit' });
+  for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
+    const a = pct(rawLat, p);
+    const b = pct(msgLat, p);
+    rows.push({ workload: `Messenger.request 64 B, 1 in flight: ${label} µs`, raw: a.toFixed(1), clusterwire: b.toFixed(1), ratio: `${(b / a).toFixed(2)}×`, rawValue: a, cwValue: b });
+  }
+  rows.push({ workload: 'Messenger.request 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(msgPipe)), ratio: `${(pr(msgPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(msgPipe) });
+  results.messenger = { latency: { p50: pct(msgLat, 0.5), p99: pct(msgLat, 0.99), p999: pct(msgLat, 0.999), samples: msgLat.length }, pipelined: pr(msgPipe) };
 
   for (const { side, receiver } of Object.values(sides)) {
     await side.close();

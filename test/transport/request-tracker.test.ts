@@ -55,7 +55,7 @@ describe('RequestTracker: attempts', () => {
     expect(out).toEqual({
       type: 'send',
       messageId: id,
-      request: { topic: 'orders', payload: payload(), idempotent: true, attempt: 1, timeoutMs: 3_000 },
+      request: { type: 'Request', topic: 'orders', payload: payload(), idempotent: true, attempt: 1, timeoutMs: 3_000 },
     });
     expect(t.size).toBe(1);
     expect(t.inFlightBytes).toBe(4);

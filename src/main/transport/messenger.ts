@@ -33,6 +33,13 @@ import { Transport, type TransportOptionsInput } from './transport.js';
 
 const HIGH = 1;
 const CRITICAL = 0;
+/** The payload of a Response whose handler returned nothing: only ever encoded, so one serves all. */
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+/** The answer to a request whose handler threw or rejected. */
+function handlerFailed(id: number, error: unknown): DedupeReply {
+  return { type: 'ErrorReply', code: WireError.HandlerFailed, inReplyTo: id, message: String((error as Error)?.message ?? error).slice(0, 512) };
+}
 
 /** A message or request as a handler sees it. */
 export interface Incoming {
@@ -169,7 +176,8 @@ export class Messenger {
       return Promise.reject(error);
     }
     const promise = new Promise<Uint8Array>((resolve, reject) => link.waiters.set(id, { resolve, reject }));
-    this.perform(link);
+    this.performRequests(link);
+    this.arm(link);
     return promise;
   }
 
@@ -211,7 +219,7 @@ export class Messenger {
       this.links.delete(connection);
       if (link.timer !== null) clearTimeout(link.timer);
       link.tracker.failAll(error ?? new PeerUnavailableError(link.peer, 'connection closed'));
-      this.deliver(link);
+      this.performRequests(link);
     }
     this.events.onClose?.(connection, error);
   }
@@ -235,10 +243,14 @@ export class Messenger {
         return;
       case 'Response':
         link.tracker.receiveResponse(envelope.header.correlationId, body, now);
-        break;
+        this.performRequests(link);
+        this.arm(link);
+        return;
       case 'ErrorReply':
         if (envelope.header.correlationId !== 0) link.tracker.receiveError(envelope.header.correlationId, errorFromReply(body, link.peer), now);
-        break;
+        this.performRequests(link);
+        this.arm(link);
+        return;
       case 'HeartbeatPing':
         link.heartbeat?.receivePing(body);
         break;
@@ -292,23 +304,32 @@ export class Messenger {
       }
     }
     const handler = this.handlers.get(body.topic);
-    const finish = (answer: DedupeReply) => {
-      if (body.idempotent) this.dedupe.complete(link.peer, id, answer, performance.now());
-      this.reply(link, id, answer);
-    };
     if (handler === undefined) {
-      finish({ type: 'ErrorReply', code: WireError.NoHandler, inReplyTo: id, message: body.topic });
+      this.finishRequest(link, id, body.idempotent, { type: 'ErrorReply', code: WireError.NoHandler, inReplyTo: id, message: body.topic });
       return;
     }
-    const fail = (error: unknown) => finish({ type: 'ErrorReply', code: WireError.HandlerFailed, inReplyTo: id, message: String((error as Error)?.message ?? error).slice(0, 512) });
-    const answer = (payload: Uint8Array | void) => finish({ type: 'Response', payload: payload ?? new Uint8Array(0) });
+    let result: Uint8Array | void | Promise<Uint8Array | void>;
     try {
-      const result = handler(this.incoming(link, envelope, body.topic, body.payload));
-      if (result instanceof Promise) result.then(answer, fail);
-      else answer(result);
+      result = handler(this.incoming(link, envelope, body.topic, body.payload));
     } catch (error) {
-      fail(error);
+      this.finishRequest(link, id, body.idempotent, handlerFailed(id, error));
+      return;
     }
+    if (!(result instanceof Promise)) {
+      this.finishRequest(link, id, body.idempotent, { type: 'Response', payload: result ?? EMPTY_PAYLOAD });
+      return;
+    }
+    const idempotent = body.idempotent;
+    result.then(
+      (payload) => this.finishRequest(link, id, idempotent, { type: 'Response', payload: payload ?? EMPTY_PAYLOAD }),
+      (error: unknown) => this.finishRequest(link, id, idempotent, handlerFailed(id, error)),
+    );
+  }
+
+  /** A request was handled: its answer is remembered (idempotent requests) and sent. */
+  private finishRequest(link: Link, id: number, idempotent: boolean, answer: DedupeReply): void {
+    if (idempotent) this.dedupe.complete(link.peer, id, answer, performance.now());
+    this.reply(link, id, answer);
   }
 
   private reply(link: Link, correlationId: number, answer: DedupeReply | ({ type: 'ErrorReply' } & ErrorReply) | ({ type: 'Response' } & Response)): void {
@@ -324,18 +345,7 @@ export class Messenger {
   /** Sends what the cores want sent, settles what ended, re-arms the timer. */
   private perform(link: Link): void {
     const connection = link.connection;
-    for (const out of link.tracker.drain()) {
-      if (out.type === 'send') {
-        try {
-          connection.send({ type: 'Request', ...out.request }, { messageId: out.messageId });
-        } catch (error) {
-          if (!(error instanceof ClusterwireError)) throw error;
-          link.tracker.receiveError(out.messageId, error, performance.now());
-        }
-      } else this.settle(link, out.requestId, out.type === 'resolved' ? out.response.payload : out.error);
-    }
-    // settle what the sends above may have failed
-    this.deliver(link);
+    this.performRequests(link);
     if (link.heartbeat !== null) {
       for (const out of link.heartbeat.drain()) {
         if (out.type === 'send') {
@@ -350,10 +360,23 @@ export class Messenger {
     this.arm(link);
   }
 
-  private deliver(link: Link): void {
-    for (const out of link.tracker.drain()) {
-      if (out.type === 'resolved') this.settle(link, out.requestId, out.response.payload);
-      else if (out.type === 'failed') this.settle(link, out.requestId, out.error);
+  /** Sends the request tracker's attempts and settles the requests that ended. */
+  private performRequests(link: Link): void {
+    const connection = link.connection;
+    const tracker = link.tracker;
+    // a send that fails is reported back to the tracker, whose answer comes in the next drain
+    for (let outs = tracker.drain(); outs.length > 0; outs = tracker.drain()) {
+      for (let i = 0; i < outs.length; i++) {
+        const out = outs[i];
+        if (out.type === 'send') {
+          try {
+            connection.send(out.request, { messageId: out.messageId });
+          } catch (error) {
+            if (!(error instanceof ClusterwireError)) throw error;
+            tracker.receiveError(out.messageId, error, performance.now());
+          }
+        } else this.settle(link, out.requestId, out.type === 'resolved' ? out.response.payload : out.error);
+      }
     }
   }
 
@@ -365,13 +388,19 @@ export class Messenger {
     else waiter.resolve(result);
   }
 
+  /**
+   * Makes sure the link's timer fires by the earliest deadline of its cores.
+   * A timer already armed for that time or earlier is kept: when it fires
+   * early (the request it was armed for was answered) the cores find nothing
+   * due and it is armed again for what is next. So answers, which move the
+   * earliest deadline later, never touch the timer; only a deadline earlier
+   * than the armed one re-arms it.
+   */
   private arm(link: Link): void {
     const at = Math.min(link.tracker.nextDeadline, link.heartbeat?.nextDeadline ?? Infinity);
-    if (at === link.timerAt) return;
+    if (at >= link.timerAt) return;
     if (link.timer !== null) clearTimeout(link.timer);
-    link.timer = null;
     link.timerAt = at;
-    if (!Number.isFinite(at)) return;
     link.timer = setTimeout(() => {
       link.timer = null;
       link.timerAt = Infinity;

@@ -47,7 +47,8 @@
 // are no longer in flight are counted and dropped; to tell a duplicate (the
 // request was resolved) from a late answer (it had failed or was cancelled)
 // the ids of the last RECENT_SETTLED_MAX ended requests are remembered,
-// oldest forgotten first; older ids count as 'unknown'.
+// oldest forgotten first (settled-ids.ts: no allocation per request); older
+// ids count as 'unknown'.
 import {
   BackpressureError,
   ClusterwireError,
@@ -60,6 +61,7 @@ import type { Request, Response } from '../../shared/schema/layout.js';
 import { Backoff } from './backoff.js';
 import { DeadlineHeap, type Deadline } from './deadline-heap.js';
 import { MAX_REQUEST_TIMEOUT_MS, type RequestTrackerOptions } from './request-tracker-options.js';
+import { SettledIds } from './settled-ids.js';
 
 /** How many ended request ids are remembered to classify stray answers. */
 export const RECENT_SETTLED_MAX = 4_096;
@@ -83,8 +85,8 @@ export interface OutgoingRequest {
 }
 
 export type RequestOutput =
-  /** Send `request` in an envelope whose message id is `messageId` (the request id, for every attempt). */
-  | { readonly type: 'send'; readonly messageId: number; readonly request: Request }
+  /** Send `request` (a Request body, ready to send) in an envelope whose message id is `messageId` (the request id, for every attempt). */
+  | { readonly type: 'send'; readonly messageId: number; readonly request: RequestBody }
   | {
       readonly type: 'resolved';
       readonly requestId: number;
@@ -117,6 +119,9 @@ export interface RequestTrackerStats {
   readonly unknownAnswers: number;
 }
 
+/** A Request as an envelope body. */
+export type RequestBody = { readonly type: 'Request' } & Request;
+
 type Phase = 'awaiting' | 'backoff';
 
 class Pending implements Deadline {
@@ -143,12 +148,8 @@ export class RequestTracker {
   readonly #deps: RequestTrackerDeps;
   readonly #pending = new Map<number, Pending>();
   readonly #heap = new DeadlineHeap<Pending>();
-  /** Ended request id -> whether a response resolved it (true) or it failed (false). */
-  readonly #recent = new Map<number, boolean>();
-  /** The same ids in the order they ended, a ring: the oldest is forgotten first in O(1). */
-  readonly #recentOrder = new Float64Array(RECENT_SETTLED_MAX);
-  #recentNext = 0;
-  #recentFilled = 0;
+  /** Ended request ids and whether a response resolved them; the oldest is forgotten first. */
+  readonly #recent = new SettledIds(RECENT_SETTLED_MAX);
   #outputs: RequestOutput[] = [];
   #spare: RequestOutput[] = [];
   #bytes = 0;
@@ -293,7 +294,8 @@ export class RequestTracker {
     p.phase = 'awaiting';
     const due = p.attempts < p.maxAttempts ? Math.min(now + this.options.attemptTimeoutMs, p.deadlineAt) : p.deadlineAt;
     this.#heap.update(p, due);
-    const request: Request = {
+    const request: RequestBody = {
+      type: 'Request',
       topic: p.topic,
       payload: p.payload,
       idempotent: p.idempotent,
@@ -325,24 +327,17 @@ export class RequestTracker {
     this.#pending.delete(p.order);
     this.#heap.remove(p);
     this.#bytes -= p.payload.byteLength;
-    // (A Map's first key is not O(1) to find after many deletions: the ring says which is oldest.)
-    const recent = this.#recent;
-    const slot = this.#recentNext;
-    if (this.#recentFilled === RECENT_SETTLED_MAX) recent.delete(this.#recentOrder[slot]);
-    else this.#recentFilled++;
-    this.#recentOrder[slot] = p.order;
-    this.#recentNext = (slot + 1) % RECENT_SETTLED_MAX;
-    recent.set(p.order, resolved);
+    this.#recent.add(p.order, resolved);
     if (output !== null) this.#outputs.push(output);
   }
 
   private stray(requestId: number): AnswerOutcome {
-    const resolved = this.#recent.get(requestId);
-    if (resolved === undefined) {
+    const outcome = this.#recent.outcome(requestId);
+    if (outcome === null) {
       this.#stats.unknownAnswers++;
       return 'unknown';
     }
-    if (resolved) {
+    if (outcome === 'resolved') {
       this.#stats.duplicateAnswers++;
       return 'duplicate';
     }
