@@ -22,6 +22,7 @@ import {
   type FramePayloadSink,
 } from './frame.js';
 import { TruncatedFrameError } from './errors.js';
+import { uninitializedBytes } from './bytes.js';
 
 export type FrameDecoderOptions = Partial<FrameCheckOptions>;
 
@@ -113,7 +114,8 @@ export class FrameDecoder {
         const length = readU32(chunk, pos);
         checkFramePrefix(length, (chunk[pos + 4] << 8) | chunk[pos + 5], maxFrameBytes);
         if (available < length) {
-          const partial = new Uint8Array(length);
+          // not zeroed: the frame is delivered only once every byte of it arrived
+          const partial = uninitializedBytes(length);
           partial.set(chunk.subarray(pos, end), 0);
           this.partial = partial;
           this.partialFilled = available;
@@ -149,7 +151,7 @@ export class FrameDecoder {
       if (this.prefixFilled < FRAME_PREFIX_BYTES) return pos;
       const length = readU32(this.prefix, 0);
       checkFramePrefix(length, (this.prefix[4] << 8) | this.prefix[5], this.options.maxFrameBytes);
-      this.partial = new Uint8Array(length);
+      this.partial = uninitializedBytes(length);
       this.partial.set(this.prefix, 0);
       this.partialFilled = FRAME_PREFIX_BYTES;
       this.prefixFilled = 0;

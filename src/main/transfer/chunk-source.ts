@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import { TransferFailedError } from '../../shared/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { ChunkGeometry, SHA256_BYTES, sha256 } from './chunk-geometry.js';
+import { uninitializedBytes } from '../../shared/bytes.js';
 
 export type ChunkHasher = (data: Uint8Array) => Promise<Uint8Array>;
 
@@ -82,7 +83,7 @@ export class FileSource implements ChunkSource {
       return { data: region.bytes, sha256: region.digests.subarray(0, SHA256_BYTES) };
     }
     const spare = this.#spare.pop();
-    const data = spare !== undefined && spare.length === length ? spare : new Uint8Array(length);
+    const data = spare !== undefined && spare.length === length ? spare : uninitializedBytes(length); // filled by the read, or never sent
     let read = 0;
     while (read < length) {
       const { bytesRead } = await this.handle!.read(data, read, length - read, g.offsetOf(index) + read);

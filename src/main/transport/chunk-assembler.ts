@@ -34,6 +34,7 @@ import {
 } from '../../shared/errors.js';
 import type { Chunk } from '../../shared/schema/layout.js';
 import { integerOption as integer } from '../../shared/options.js';
+import { uninitializedBytes } from '../../shared/bytes.js';
 
 export interface ChunkAssemblerOptions {
   /** Largest totalBytes accepted, in bytes. Default 128 MiB. */
@@ -144,7 +145,8 @@ export class ChunkAssembler {
     if (this.#partialBytes + totalBytes > this.options.maxPartialBytes) {
       throw new ReassemblyLimitError('maxPartialBytes', this.options.maxPartialBytes, messageId);
     }
-    const buffer = new Uint8Array(totalBytes);
+    // not zeroed: pieces arrive in order without gaps, and the buffer is handed out only once full
+    const buffer = uninitializedBytes(totalBytes);
     buffer.set(data, 0);
     this.#partials.set(messageId, { buffer, received: length, lastPieceMs: nowMs });
     this.#partialBytes += totalBytes;
