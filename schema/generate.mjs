@@ -445,7 +445,8 @@ function renderCodec({ enums, objects, rootName }) {
     L.push('  };');
     L.push('}');
     L.push('');
-    L.push(`function write${n}Struct(w: Writer, at: number, v: ${n}): void {`);
+    L.push(`/** Writes a ${n} struct's fields at \`at\` (the envelope encoder's template path rewrites headers with it). */`);
+    L.push(`export function write${n}Struct(w: Writer, at: number, v: ${n}): void {`);
     L.push('  const b = w.buf;');
     for (const f of fields) {
       L.push(...writeScalarStmts(SCALARS[f.type.base][0], `at + ${f.offset}`, `v.${camel(f.name)}`, `${n}.${camel(f.name)}`, '  '));

@@ -406,3 +406,51 @@ describe('frames whose last vector is sent by reference (appendSplit)', () => {
     expect(encoder.appendSplit(message, payload, [payload])).toBeGreaterThan(10);
   });
 });
+
+describe('Message envelopes encoded from the previous one (the template path)', () => {
+  const options = () => ({ numRuns: PROPERTY_RUNS, seed: propertySeed() });
+  const header = fc.record({
+    messageId: fc.nat({ max: 2 ** 40 }),
+    correlationId: fc.nat(),
+    sender: fc.nat(),
+    timestampUs: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+    streamId: fc.nat(),
+    priority: fc.integer({ min: 0, max: 3 }),
+  });
+  // few topics and lengths, so that runs of the same shape are common
+  const message = fc.record({
+    header,
+    topic: fc.constantFrom('a', 'topic', 'ünïcode', ''),
+    payload: fc.oneof(fc.constantFrom(0, 1, 64, 700).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))),
+  });
+
+  it('gives byte for byte what a fresh encoder gives each envelope, with and without checksum or compression', () => {
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.boolean(), fc.constantFrom('none', 'lz4'), (messages, checksum, compression) => {
+        const encoder = new FrameEncoder({ checksum, compression: compression as 'none' | 'lz4', compressMinBytes: 512 });
+        const expected: Buffer[] = [];
+        for (const m of messages) {
+          const envelope: Envelope = { header: m.header, body: { type: 'Message', topic: m.topic, payload: m.payload } };
+          encoder.append(envelope);
+          expected.push(Buffer.from(encodeMessage(envelope, { checksum, compression: compression as 'none' | 'lz4', compressMinBytes: 512 })));
+        }
+        expect(Buffer.from(encoder.take()).equals(Buffer.concat(expected))).toBe(true);
+      }),
+      options(),
+    );
+  });
+
+  it('checks the header of an envelope it encodes from the template, and keeps nothing of a refused one', () => {
+    const encoder = new FrameEncoder();
+    const h = { messageId: 1, correlationId: 0, sender: 0, timestampUs: 0, streamId: 0, priority: 2 };
+    const payload = new Uint8Array(64).fill(1);
+    encoder.append({ header: h, body: { type: 'Message', topic: 't', payload } });
+    const before = encoder.pendingBytes;
+    expect(() => encoder.append({ header: { ...h, messageId: 2, priority: 300 }, body: { type: 'Message', topic: 't', payload } })).toThrow(/priority/);
+    expect(() => encoder.append({ header: { ...h, messageId: 3, streamId: -1 }, body: { type: 'Message', topic: 't', payload } })).toThrow(/streamId/);
+    expect(encoder.pendingBytes).toBe(before);
+    encoder.append({ header: { ...h, messageId: 4 }, body: { type: 'Message', topic: 't', payload } });
+    const frames = [...new FrameDecoder().push(encoder.take())];
+    expect(frames.map((f) => decodeMessage(f).header.messageId)).toEqual([1, 4]);
+  });
+});

@@ -31,7 +31,7 @@ import {
   type Frame,
 } from '../frame.js';
 import { crc32 } from '../crc32.js';
-import { readRoot, TABLE_COUNT, writeRoot } from '../schema/codec.js';
+import { readRoot, TABLE_COUNT, writeHeaderStruct, writeRoot } from '../schema/codec.js';
 import { Reader, Writer } from './codec-runtime.js';
 
 export type { BodyName, BodyValue, Header } from '../schema/layout.js';
@@ -134,6 +134,8 @@ export class FrameEncoder {
   private segmentStart = 0;
   /** Bytes of the views in `segments` that are not in the buffer. */
   private lentBytes = 0;
+  /** The last Message envelope encoded (see appendFromTemplate). */
+  private template: MessageTemplate | null = null;
 
   constructor(options: FrameEncoderOptions = {}) {
     this.compression = CompressionId[options.compression ?? 'none'];
@@ -159,6 +161,14 @@ export class FrameEncoder {
   append(envelope: Envelope): number {
     const id = envelope.header.messageId;
     checkMessageId(id);
+    const body = envelope.body;
+    if (body.type === 'Message') {
+      const t = this.template;
+      const payload = body.payload;
+      if (t !== null && body.topic === t.topic && payload instanceof Uint8Array && payload.length === t.payloadLength && t.uncompressed) {
+        return this.appendFromTemplate(envelope.header, payload, t);
+      }
+    }
     const sink = this.writer;
     const start = sink.pos;
     sink.ensure(FRAME_HEADER_BYTES);
@@ -182,6 +192,7 @@ export class FrameEncoder {
       sealFrame(sink.buf, start, id, payloadBytes, this.checksum, compression);
       sink.pos = start + length;
       this.frames++;
+      if (body.type === 'Message' && compression === CompressionId.none) this.keepTemplate(body.topic, body.payload, start + FRAME_HEADER_BYTES, payloadBytes);
       return length;
     } catch (error) {
       sink.rewind(start); // nothing of a failed frame stays
@@ -241,6 +252,54 @@ export class FrameEncoder {
     }
   }
 
+  /**
+   * A Message with the template's topic and payload length: its envelope is
+   * the template's head with this header written over it, then the payload.
+   */
+  private appendFromTemplate(header: Header, payload: Uint8Array, t: MessageTemplate): number {
+    const head = t.head;
+    const payloadBytes = head.length + payload.length;
+    const length = FRAME_HEADER_BYTES + payloadBytes + (this.checksum ? FRAME_TRAILER_BYTES : 0);
+    if (length > this.maxFrameBytes) throw new FrameTooLargeError(length, this.maxFrameBytes);
+    const sink = this.writer;
+    const start = sink.pos;
+    sink.ensure(length);
+    const b = sink.buf;
+    const at = start + FRAME_HEADER_BYTES;
+    copyInto(b, at, head);
+    writeHeaderStruct(sink, at + t.headerAt, header); // checks every field; nothing is kept if it throws
+    copyInto(b, at + head.length, payload);
+    sealFrame(b, start, header.messageId, payloadBytes, this.checksum);
+    sink.pos = start + length;
+    this.frames++;
+    return length;
+  }
+
+  /**
+   * Keeps the Message envelope just written at `bytes[at, at + n)` as the
+   * template for the next ones. Its payload is the last thing in it (the
+   * codec writes a Message's topic, then its payload): the head is what
+   * precedes the payload's bytes.
+   */
+  private keepTemplate(topic: string, payload: Uint8Array, at: number, n: number): void {
+    const t = this.template;
+    if (t !== null && t.topic === topic && t.payloadLength === payload.length) return;
+    const b = this.writer.buf;
+    const end = at + n;
+    const headEnd = end - payload.length;
+    if (payload.length === 0 || readU32LE(b, headEnd - 4) !== payload.length) return; // not laid out as expected: no template
+    const root = at + readU32LE(b, at);
+    const vtable = root - (readU32LE(b, root) | 0);
+    const headerAt = root + (b[vtable + 4] | (b[vtable + 5] << 8)) - at;
+    this.template = {
+      topic,
+      payloadLength: payload.length,
+      head: b.slice(at, headEnd),
+      headerAt,
+      uncompressed: this.compression === CompressionId.none || n < this.compressMinBytes,
+    };
+  }
+
   /** The frames appended since the last take, as one buffer now owned by the caller. */
   take(): Uint8Array {
     return this.segments.length > 0 ? concat(this.takeSegments()) : this.takeBuffer();
@@ -286,6 +345,40 @@ function concat(views: readonly Uint8Array[]): Uint8Array {
     at += v.length;
   }
   return out;
+}
+
+/**
+ * The last Message envelope an encoder wrote, kept to encode the next one
+ * with the same topic and payload length: such an envelope has the same
+ * bytes but for its Header struct and its payload (same tables, vtables,
+ * offsets and topic), so it is the head copied, the header written over, and
+ * the payload appended.
+ */
+interface MessageTemplate {
+  readonly topic: string;
+  readonly payloadLength: number;
+  /** The envelope's bytes up to its payload's first byte. */
+  readonly head: Uint8Array;
+  /** Where the Header struct starts in `head`. */
+  readonly headerAt: number;
+  /** Envelopes of this length are sent uncompressed by this encoder. */
+  readonly uncompressed: boolean;
+}
+
+/** Below this many bytes a loop copies faster than TypedArray.set (a builtin call). */
+const SHORT_COPY_BYTES = 64;
+
+function copyInto(target: Uint8Array, at: number, source: Uint8Array): void {
+  const n = source.length;
+  if (n > SHORT_COPY_BYTES) {
+    target.set(source, at);
+    return;
+  }
+  for (let i = 0; i < n; i++) target[at + i] = source[i];
+}
+
+function readU32LE(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
 
 function nextPowerOfTwo(n: number): number {

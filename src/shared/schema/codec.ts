@@ -23,7 +23,8 @@ function readHeaderStruct(r: Reader, at: number): Header {
   };
 }
 
-function writeHeaderStruct(w: Writer, at: number, v: Header): void {
+/** Writes a Header struct's fields at `at` (the envelope encoder's template path rewrites headers with it). */
+export function writeHeaderStruct(w: Writer, at: number, v: Header): void {
   const b = w.buf;
   { const x = v.messageId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Header.messageId', x, 'u64'); w.u64At(at + 0, x); }
   { const x = v.correlationId ?? 0; if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && x === Math.floor(x))) throw w.range('Header.correlationId', x, 'u64'); w.u64At(at + 8, x); }
