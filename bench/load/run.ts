@@ -229,7 +229,7 @@ async function messengerSide(receiver: Receiver): Promise<Pick<Side, 'requestLat
     connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
   });
   const conn = await messenger.transport.connect('127.0.0.1', receiver.port, { nodeId: 'receiver' });
-  const request = () => messenger.request(conn, 'load', new Uint8Array(64), { timeoutMs: 10_000 }).then(() => undefined);
+  const request = () => messenger.request(conn, 'load', new Uint8Array(64), { timeoutMs: 10_000 });
   return {
     requestLatency: () => latencyLoop(request),
     pipelined: (inFlight) => pipelineLoop(inFlight, request),
@@ -237,7 +237,7 @@ async function messengerSide(receiver: Receiver): Promise<Pick<Side, 'requestLat
   };
 }
 
-async function latencyLoop(request: () => Promise<void>): Promise<Float64Array> {
+async function latencyLoop(request: () => Promise<unknown>): Promise<Float64Array> {
   const samples = new Float64Array(2_000_000);
   let n = 0;
   for (let i = 0; i < 2000; i++) await request(); // warm-up
@@ -250,7 +250,7 @@ async function latencyLoop(request: () => Promise<void>): Promise<Float64Array> 
   return samples.subarray(0, n).sort();
 }
 
-async function pipelineLoop(inFlight: number, request: () => Promise<void>): Promise<{ requests: number; seconds: number }> {
+async function pipelineLoop(inFlight: number, request: () => Promise<unknown>): Promise<{ requests: number; seconds: number }> {
   let done = 0;
   const start = performance.now();
   const end = start + durationMs;

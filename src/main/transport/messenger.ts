@@ -177,7 +177,7 @@ export class Messenger {
     }
     const promise = new Promise<Uint8Array>((resolve, reject) => link.waiters.set(id, { resolve, reject }));
     this.performRequests(link);
-    this.arm(link);
+    this.armForRequests(link);
     return promise;
   }
 
@@ -244,12 +244,12 @@ export class Messenger {
       case 'Response':
         link.tracker.receiveResponse(envelope.header.correlationId, body, now);
         this.performRequests(link);
-        this.arm(link);
+        this.armForRequests(link);
         return;
       case 'ErrorReply':
         if (envelope.header.correlationId !== 0) link.tracker.receiveError(envelope.header.correlationId, errorFromReply(body, link.peer), now);
         this.performRequests(link);
-        this.arm(link);
+        this.armForRequests(link);
         return;
       case 'HeartbeatPing':
         link.heartbeat?.receivePing(body);
@@ -411,6 +411,15 @@ export class Messenger {
       this.perform(link);
     }, Math.max(0, at - performance.now()) + 1);
     link.timer.unref();
+  }
+
+  /**
+   * arm() after a change to the request tracker alone. The timer is always
+   * armed by the heartbeat's deadline (every change to the heartbeat is
+   * followed by perform()), so only an earlier request deadline needs it.
+   */
+  private armForRequests(link: Link): void {
+    if (link.tracker.nextDeadline < link.timerAt) this.arm(link);
   }
 }
 

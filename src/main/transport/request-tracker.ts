@@ -119,6 +119,8 @@ export interface RequestTrackerStats {
   readonly unknownAnswers: number;
 }
 
+const NO_OUTPUTS: readonly RequestOutput[] = Object.freeze([]);
+
 /** A Request as an envelope body. */
 export type RequestBody = { readonly type: 'Request' } & Request;
 
@@ -281,6 +283,7 @@ export class RequestTracker {
 
   /** The outputs since the last drain, in order. The array is reused: valid until the next drain(). */
   drain(): readonly RequestOutput[] {
+    if (this.#outputs.length === 0) return NO_OUTPUTS;
     const out = this.#outputs;
     this.#outputs = this.#spare;
     this.#outputs.length = 0;
