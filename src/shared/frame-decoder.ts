@@ -35,6 +35,13 @@ export class FrameDecoder {
   private partial: Uint8Array | null = null;
   private partialFilled = 0;
   private failure: Error | null = null;
+  /** A buffer a frame spanning reads was assembled in, given back (reuse) and not yet filled again. */
+  private spare: Uint8Array | null = null;
+  /** The whole buffer the frame being assembled (`partial`) lies in. */
+  private partialBuffer: Uint8Array | null = null;
+  /** The last frame that spanned reads, as delivered, and the whole buffer it lies in. */
+  private spanning: Uint8Array | null = null;
+  private spanningBuffer: Uint8Array | null = null;
   /** Frames yielded so far. */
   frames = 0;
   /** Bytes consumed so far. */
@@ -81,6 +88,20 @@ export class FrameDecoder {
     if (failure !== null) throw failure;
   }
 
+  /**
+   * Gives back the buffer of the last frame that spanned reads (the `bytes`
+   * its payload was handed over in) once nothing refers to it any more: the
+   * next frame that spans reads is assembled in it when it fits. Any other
+   * bytes are ignored. For a reader that copies out what it keeps (pieces of
+   * a chunked message), this spares a buffer per piece.
+   */
+  reuse(bytes: Uint8Array): void {
+    if (bytes !== this.spanning || this.spanningBuffer === null) return;
+    this.spare = this.spanningBuffer;
+    this.spanning = null;
+    this.spanningBuffer = null;
+  }
+
   /** Declares the end of the stream: throws if it ended inside a frame. */
   end(): void {
     if (this.failure !== null) throw this.failure;
@@ -100,6 +121,9 @@ export class FrameDecoder {
         if (whole === null || this.partialFilled < whole.length) return;
         this.partial = null;
         this.partialFilled = 0;
+        this.spanning = whole;
+        this.spanningBuffer = this.partialBuffer;
+        this.partialBuffer = null;
         this.deliver(whole, 0, whole.length, onFrame, sink);
       }
       const end = chunk.length;
@@ -114,8 +138,7 @@ export class FrameDecoder {
         const length = readU32(chunk, pos);
         checkFramePrefix(length, (chunk[pos + 4] << 8) | chunk[pos + 5], maxFrameBytes);
         if (available < length) {
-          // not zeroed: the frame is delivered only once every byte of it arrived
-          const partial = uninitializedBytes(length);
+          const partial = this.spanningFrame(length);
           partial.set(chunk.subarray(pos, end), 0);
           this.partial = partial;
           this.partialFilled = available;
@@ -138,6 +161,19 @@ export class FrameDecoder {
   }
 
   /**
+   * A buffer for a frame of `length` bytes that spans reads: the one given
+   * back, when it is long enough, else a new one. Not zeroed: the frame is
+   * delivered only once every byte of it arrived.
+   */
+  private spanningFrame(length: number): Uint8Array {
+    let buffer = this.spare;
+    this.spare = null;
+    if (buffer === null || buffer.length < length) buffer = uninitializedBytes(length);
+    this.partialBuffer = buffer;
+    return buffer.length === length ? buffer : buffer.subarray(0, length);
+  }
+
+  /**
    * Continues the frame begun in an earlier chunk; returns the bytes of
    * `chunk` it took. The frame is complete when `partial` is full.
    */
@@ -151,7 +187,7 @@ export class FrameDecoder {
       if (this.prefixFilled < FRAME_PREFIX_BYTES) return pos;
       const length = readU32(this.prefix, 0);
       checkFramePrefix(length, (this.prefix[4] << 8) | this.prefix[5], this.options.maxFrameBytes);
-      this.partial = uninitializedBytes(length);
+      this.partial = this.spanningFrame(length);
       this.partial.set(this.prefix, 0);
       this.partialFilled = FRAME_PREFIX_BYTES;
       this.prefixFilled = 0;

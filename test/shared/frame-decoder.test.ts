@@ -119,6 +119,66 @@ describe('FrameDecoder: any split of the stream yields the same frames', () => {
   });
 });
 
+describe('FrameDecoder: buffers of frames that spanned reads, given back', () => {
+  it('assembles the next spanning frame in a buffer given back, and only in one given back', () => {
+    const a = encodeFrame(1, new Uint8Array(5000).fill(1));
+    const b = encodeFrame(2, new Uint8Array(4000).fill(2));
+    const c = encodeFrame(3, new Uint8Array(6000).fill(3));
+    const decoder = new FrameDecoder();
+    const seen: Uint8Array[] = [];
+    const take = (bytes: Uint8Array, start: number, end: number, id: number) => {
+      expect(bytes.subarray(start, end).every((x) => x === id)).toBe(true);
+      seen.push(bytes);
+    };
+    const feedSplit = (frame: Uint8Array) => {
+      decoder.eachPayload(frame.subarray(0, 100), take);
+      decoder.eachPayload(frame.subarray(100), take);
+    };
+    feedSplit(a);
+    const first = seen[0];
+    const firstCopy = Buffer.from(first);
+    feedSplit(b); // a's buffer was not given back: b gets its own, a's stays as it was
+    expect(seen[1].buffer === first.buffer && seen[1].byteOffset === first.byteOffset).toBe(false);
+    expect(Buffer.from(first).equals(firstCopy)).toBe(true);
+    decoder.reuse(first); // not the last spanning frame any more: ignored
+    decoder.reuse(seen[1]);
+    feedSplit(encodeFrame(4, new Uint8Array(3000).fill(4))); // fits in b's buffer
+    expect(seen[2].buffer).toBe(seen[1].buffer);
+    expect(seen[2].byteOffset).toBe(seen[1].byteOffset);
+    decoder.reuse(seen[2]);
+    feedSplit(c); // longer than the buffer given back: a new one
+    expect(seen[3].buffer === seen[1].buffer && seen[3].byteOffset === seen[1].byteOffset).toBe(false);
+    decoder.end();
+  });
+
+  it('random frames over random splits decode the same when every spanning buffer is given back (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 3000 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 2500 }), { minLength: 1, maxLength: 40 }),
+        (sizes, steps) => {
+          const frames = sizes.map((n, i) => encodeFrame(i + 1, new Uint8Array(n).map((_, k) => (k * 13 + i) & 0xff)));
+          const all = concat(frames);
+          const decoder = new FrameDecoder();
+          const got: string[] = [];
+          let pos = 0;
+          for (let i = 0; pos < all.length; i++) {
+            const next = Math.min(all.length, pos + steps[i % steps.length]);
+            decoder.eachPayload(all.subarray(pos, next), (bytes, start, end) => {
+              got.push(Buffer.from(bytes.subarray(start, end)).toString('hex'));
+              decoder.reuse(bytes);
+            });
+            pos = next;
+          }
+          decoder.end();
+          expect(got).toEqual(sizes.map((n, i) => Buffer.from(new Uint8Array(n).map((_, k) => (k * 13 + i) & 0xff)).toString('hex')));
+        },
+      ),
+      { numRuns: PROPERTY_RUNS, seed: propertySeed() },
+    );
+  });
+});
+
 describe('FrameDecoder: bounds and failures', () => {
   it('refuses an oversized length from the first six bytes, before buffering', () => {
     const frame = encodeFrame(1, new Uint8Array(100));

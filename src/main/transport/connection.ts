@@ -537,7 +537,10 @@ export class Connection {
   private readonly onPayload = (bytes: Uint8Array, start: number, end: number, messageId: number): void => {
     const state = this.state;
     if (state === 'active') {
-      this.dispatch(decodePayload(bytes, start, end, messageId));
+      const envelope = decodePayload(bytes, start, end, messageId);
+      this.dispatch(envelope);
+      // a piece is copied out by the assembler: the decoder may fill its buffer again
+      if (envelope.body.type === 'Chunk') this.decoder.reuse(bytes);
     } else if (state === 'handshaking') {
       const envelope = decodePayload(bytes, start, end, messageId);
       if (!HANDSHAKE_TYPES.has(envelope.body.type)) {
