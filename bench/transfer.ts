@@ -52,8 +52,11 @@ interface Run {
   receiverCpuMsPerMiB: number;
 }
 
-if (process.argv.includes('--receiver')) await receiver();
-else await sender();
+// run as a script (the load harness imports measureTransfers instead)
+if (path.resolve(process.argv[1] ?? '') === here) {
+  if (process.argv.includes('--receiver')) await receiver();
+  else await sender();
+}
 
 async function receiver(): Promise<void> {
   const workers = Number(arg('workers') ?? 0);
@@ -117,6 +120,22 @@ async function sender(): Promise<void> {
   const runs = Number(arg('runs') ?? 2);
   const workerCounts = (arg('workers') ?? `0,${defaultWorkers()}`).split(',').map(Number).filter((w, i, all) => all.indexOf(w) === i);
   const out = arg('out') ?? 'transfer';
+  const rows = await measureTransfers({ mib, chunkBytes, runs, workerCounts });
+  writeResults(rows, { mib, chunkBytes, runs, workerCounts, out });
+}
+
+export interface TransferRow extends Run {
+  readonly row: 'raw TCP' | 'raw TCP into a file' | 'file transfer (every chunk SHA-256 verified)';
+  readonly workers: number;
+}
+
+/**
+ * Sends a file of `mib` MiB to a child process over raw TCP (dropped, then
+ * written to a file) and with FileTransfers, once per engine worker count;
+ * the best of `runs` runs per row.
+ */
+export async function measureTransfers(o: { mib: number; chunkBytes: number; runs: number; workerCounts: readonly number[] }): Promise<TransferRow[]> {
+  const { mib, chunkBytes, runs, workerCounts } = o;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-bench-transfer-'));
   const file = path.join(dir, 'payload.bin');
   const block = crypto.randomBytes(4 * MiB);
@@ -127,7 +146,7 @@ async function sender(): Promise<void> {
   }
   fs.closeSync(fd);
   const bytes = fs.statSync(file).size;
-  const rows: Array<{ row: string; workers: number } & Run> = [];
+  const rows: TransferRow[] = [];
   try {
     for (const workers of workerCounts) {
       const inbox = fs.mkdtempSync(path.join(dir, 'inbox-'));
@@ -195,6 +214,11 @@ async function sender(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  return rows;
+}
+
+function writeResults(rows: TransferRow[], o: { mib: number; chunkBytes: number; runs: number; workerCounts: readonly number[]; out: string }): void {
+  const { mib, chunkBytes, runs, workerCounts, out } = o;
   const lines = [
     '# File transfer',
     '',

@@ -14,6 +14,9 @@
 //   --connections=N     connections for the one-way workloads (default 1)
 //   --compression=none|lz4|zstd   --no-checksum   --tls
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
+//   --transfer-mib=N    file transfer rows: an N MiB file, every chunk SHA-256
+//                       verified and written, against raw TCP in the same run
+//                       (bench/transfer.ts; default 256, --quick 64, 0 skips them)
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -25,6 +28,7 @@ import type { Connection } from '../../src/main/transport/connection.js';
 import type { BodyValue } from '../../src/shared/envelope/index.js';
 import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv, makeLoadPki } from './tls.js';
+import { measureTransfers, type TransferRow } from '../transfer.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -36,6 +40,7 @@ const compression = (arg('compression') ?? 'none') as 'none' | 'lz4' | 'zstd';
 const checksum = !process.argv.includes('--no-checksum');
 const useTls = process.argv.includes('--tls');
 const outName = arg('out') ?? 'load';
+const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
 /** Bytes queued per connection before the sender waits for the socket to drain. */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** Bytes a sender writes per event-loop turn before it yields. */
@@ -361,6 +366,19 @@ async function main(): Promise<void> {
   for (const { side, receiver } of Object.values(sides)) {
     await side.close();
     receiver.child.send({ type: 'exit' });
+  }
+
+  if (transferMib > 0 && !useTls && compression === 'none') {
+    console.error(`  file transfer, ${transferMib} MiB ...`);
+    const transfer = await measureTransfers({ mib: transferMib, chunkBytes: 1024 * 1024, runs: 1, workerCounts: [0] });
+    const of = (row: string) => transfer.find((r) => r.row === row)!;
+    const raw = of('raw TCP');
+    const ft = of('file transfer (every chunk SHA-256 verified)');
+    const rawFile = of('raw TCP into a file');
+    const cell = (r: TransferRow) => `${r.mbPerSec.toFixed(0)} MB/s`;
+    rows.push({ workload: `file transfer ${transferMib} MiB, every chunk SHA-256 verified, fsync'd (vs raw TCP dropping the bytes)`, raw: cell(raw), clusterwire: cell(ft), ratio: `${(ft.mbPerSec / raw.mbPerSec).toFixed(2)}×`, rawValue: raw.mbPerSec, cwValue: ft.mbPerSec });
+    rows.push({ workload: `file transfer ${transferMib} MiB (vs raw TCP writing the file and fsyncing it)`, raw: cell(rawFile), clusterwire: cell(ft), ratio: `${(ft.mbPerSec / rawFile.mbPerSec).toFixed(2)}×`, rawValue: rawFile.mbPerSec, cwValue: ft.mbPerSec });
+    results.transfer = { mib: transferMib, rows: transfer };
   }
 
   const table = ['| workload | raw TCP (baseline) | clusterwire | clusterwire / raw |', '|---|---:|---:|---:|', ...rows.map((r) => `| ${r.workload} | ${r.raw} | ${r.clusterwire} | ${r.ratio} |`)].join('\n');
