@@ -266,9 +266,9 @@ export class FrameEncoder {
     sink.ensure(length);
     const b = sink.buf;
     const at = start + FRAME_HEADER_BYTES;
-    copyInto(b, at, head);
+    b.set(head, at);
     writeHeaderStruct(sink, at + t.headerAt, header); // checks every field; nothing is kept if it throws
-    copyInto(b, at + head.length, payload);
+    b.set(payload, at + head.length);
     sealFrame(b, start, header.messageId, payloadBytes, this.checksum);
     sink.pos = start + length;
     this.frames++;
@@ -363,18 +363,6 @@ interface MessageTemplate {
   readonly headerAt: number;
   /** Envelopes of this length are sent uncompressed by this encoder. */
   readonly uncompressed: boolean;
-}
-
-/** Below this many bytes a loop copies faster than TypedArray.set (a builtin call). */
-const SHORT_COPY_BYTES = 64;
-
-function copyInto(target: Uint8Array, at: number, source: Uint8Array): void {
-  const n = source.length;
-  if (n > SHORT_COPY_BYTES) {
-    target.set(source, at);
-    return;
-  }
-  for (let i = 0; i < n; i++) target[at + i] = source[i];
 }
 
 function readU32LE(b: Uint8Array, at: number): number {
