@@ -47,6 +47,19 @@ describe('Messenger', () => {
     expect(seen).toEqual(['one-way']);
   });
 
+  it('delivers lent and copied large payloads intact, and interleaves a small message with them', async () => {
+    const { a, b, conn } = await pair();
+    const got: Array<{ topic: string; bytes: Buffer }> = [];
+    for (const topic of ['lent', 'copied', 'small']) a.handle(topic, (m) => void got.push({ topic, bytes: Buffer.from(m.payload) }));
+    const big = new Uint8Array(600 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
+    b.send(conn, 'lent', big, { lend: true, priority: 3 });
+    b.send(conn, 'copied', big, { priority: 3 });
+    b.send(conn, 'small', text('between'), { priority: 1 });
+    for (let i = 0; i < 200 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got.map((g) => g.topic).sort()).toEqual(['copied', 'lent', 'small']);
+    for (const g of got.filter((x) => x.topic !== 'small')) expect(g.bytes.equals(Buffer.from(big))).toBe(true);
+  });
+
   it('fails with the peer-side reason: no handler, a handler that throws', async () => {
     const { a, b, conn } = await pair();
     a.handle('boom', () => {

@@ -81,6 +81,13 @@ export type ClusterHandler = (message: ClusterMessage) => Uint8Array | void | Pr
 export interface ClusterSendOptions {
   /** 0 Critical, 1 High, 2 Normal (default), 3 Low. */
   priority?: number;
+  /**
+   * Lend the payload instead of having it copied: a payload longer than the
+   * connection's chunkBytes (64 KiB) is then sent from your buffer, so do not
+   * change it after the call. Default false (the payload is copied when it
+   * is queued).
+   */
+  lend?: boolean;
 }
 
 export interface ClusterRequestOptions {

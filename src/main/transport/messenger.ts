@@ -73,6 +73,8 @@ export interface RequestOptions {
 
 export interface SendMessageOptions {
   priority?: number;
+  /** The payload is lent, not copied: see Connection's SendOptions.lend. */
+  lend?: boolean;
 }
 
 export type PeerEvent = { readonly connection: Connection } & HeartbeatOutput;
@@ -160,7 +162,7 @@ export class Messenger {
 
   /** Sends a one-way message. Throws ERR_PEER_UNAVAILABLE / ERR_BACKPRESSURE as Connection.send does. */
   send(connection: Connection, topic: string, payload: Uint8Array, options?: SendMessageOptions): void {
-    connection.send({ type: 'Message', topic, payload }, options?.priority === undefined ? undefined : { priority: options.priority });
+    connection.send({ type: 'Message', topic, payload }, options === undefined ? undefined : { priority: options.priority, lend: options.lend === true });
   }
 
   /** Sends a request; resolves with the response payload or rejects with a typed error. */
