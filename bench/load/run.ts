@@ -7,7 +7,8 @@
 // request/response workloads run a third time through Messenger.request()
 // against a Messenger topic handler (the path ClusterNode.request takes:
 // request tracking, deadlines, dispatch by topic), against the same raw
-// figures.
+// figures. Pipelined workloads also report the CPU time per request of both
+// processes, which a busy machine disturbs less than requests per second.
 //
 //   --duration=S        seconds per workload (default 3; --quick: 1)
 //   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
@@ -242,6 +243,18 @@ async function messengerSide(receiver: Receiver): Promise<Pick<Side, 'requestLat
   };
 }
 
+/** Runs `work` and adds the CPU time it took in this process and in the receiver's, in µs. */
+async function withCpu<T extends object>(receiver: Receiver, work: () => Promise<T>): Promise<T & { cpuUs: number }> {
+  type Usage = { user: number; system: number };
+  const receiverBefore = await receiver.ask<Usage>('cpu');
+  const before = process.cpuUsage();
+  const result = await work();
+  const mine = process.cpuUsage(before);
+  const receiverAfter = await receiver.ask<Usage>('cpu');
+  const cpuUs = mine.user + mine.system + receiverAfter.user + receiverAfter.system - receiverBefore.user - receiverBefore.system;
+  return { ...result, cpuUs };
+}
+
 async function latencyLoop(request: () => Promise<unknown>): Promise<Float64Array> {
   const samples = new Float64Array(2_000_000);
   let n = 0;
@@ -342,17 +355,20 @@ async function main(): Promise<void> {
     clusterwire: { p50: pct(cwLat, 0.5), p99: pct(cwLat, 0.99), p999: pct(cwLat, 0.999), samples: cwLat.length },
   };
 
-  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side) => side.pipelined(100));
+  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)));
   const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
+  /** CPU µs per request, both processes: steadier than req/s on a shared machine. */
+  const cpu = (x: { requests: number; cpuUs: number }) => x.cpuUs / x.requests;
   rows.push({ workload: 'request/response 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(cwPipe)), ratio: `${(pr(cwPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(cwPipe) });
-  results.pipelined = { raw: pr(rawPipe), clusterwire: pr(cwPipe) };
+  rows.push({ workload: 'request/response 64 B, 100 in flight: CPU µs per request (both processes)', raw: cpu(rawPipe).toFixed(2), clusterwire: cpu(cwPipe).toFixed(2), ratio: `${(cpu(cwPipe) / cpu(rawPipe)).toFixed(2)}×`, rawValue: cpu(rawPipe), cwValue: cpu(cwPipe) });
+  results.pipelined = { raw: pr(rawPipe), clusterwire: pr(cwPipe), cpuUsPerRequest: { raw: cpu(rawPipe), clusterwire: cpu(cwPipe) } };
 
   // The same request/response workloads through Messenger.request(), against the raw figures above.
   console.error('  Messenger.request, 1 and 100 in flight ...');
   const messengerReceiver = await startReceiver('messenger', env);
   const messenger = await messengerSide(messengerReceiver);
   const msgLat = await messenger.requestLatency();
-  const msgPipe = await messenger.pipelined(100);
+  const msgPipe = await withCpu(messengerReceiver, () => messenger.pipelined(100));
   await messenger.close();
   messengerReceiver.child.send({ type: 'exit' });
   for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
@@ -361,7 +377,8 @@ async function main(): Promise<void> {
     rows.push({ workload: `Messenger.request 64 B, 1 in flight: ${label} µs`, raw: a.toFixed(1), clusterwire: b.toFixed(1), ratio: `${(b / a).toFixed(2)}×`, rawValue: a, cwValue: b });
   }
   rows.push({ workload: 'Messenger.request 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(msgPipe)), ratio: `${(pr(msgPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(msgPipe) });
-  results.messenger = { latency: { p50: pct(msgLat, 0.5), p99: pct(msgLat, 0.99), p999: pct(msgLat, 0.999), samples: msgLat.length }, pipelined: pr(msgPipe) };
+  rows.push({ workload: 'Messenger.request 64 B, 100 in flight: CPU µs per request (both processes)', raw: cpu(rawPipe).toFixed(2), clusterwire: cpu(msgPipe).toFixed(2), ratio: `${(cpu(msgPipe) / cpu(rawPipe)).toFixed(2)}×`, rawValue: cpu(rawPipe), cwValue: cpu(msgPipe) });
+  results.messenger = { latency: { p50: pct(msgLat, 0.5), p99: pct(msgLat, 0.99), p999: pct(msgLat, 0.999), samples: msgLat.length }, pipelined: pr(msgPipe), cpuUsPerRequest: cpu(msgPipe) };
 
   for (const { side, receiver } of Object.values(sides)) {
     await side.close();

@@ -60,6 +60,29 @@ describe('transport over TCP', () => {
     expect(conn.counters.bytesOut).toBeGreaterThan(1000 * 20);
   });
 
+  it('takes nothing more from a read once a handler closed the connection, and ends it cleanly', async () => {
+    let receiving: Connection | null = null;
+    let delivered = 0;
+    const transport = new Transport(
+      { cluster: 'test', nodeId: 'a' },
+      {
+        onMessage: (connection) => {
+          delivered++;
+          receiving = connection;
+          connection.close();
+        },
+      },
+    );
+    open.push(transport);
+    const port = (await transport.listen(0)).port;
+    const b = await node({ nodeId: 'b' }, false);
+    const conn = await b.transport.connect('127.0.0.1', port, { nodeId: 'a' });
+    for (let i = 0; i < 200; i++) conn.send({ type: 'Message', topic: 't', payload: text(`m${i}`) });
+    await until(() => receiving !== null && (receiving as Connection).state === 'closed');
+    expect(delivered).toBe(1);
+    expect((receiving as unknown as Connection).error).toBeNull();
+  });
+
   it('gathers the frames of one turn into one write', async () => {
     const a = await node({ nodeId: 'a' });
     const b = await node({ nodeId: 'b' }, false);
