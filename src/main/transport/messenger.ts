@@ -27,7 +27,7 @@ import { DedupeWindow, resolveDedupeWindowOptions, type DedupeReply, type Dedupe
 import { Heartbeat, resolveHeartbeatOptions, type HeartbeatOptions, type HeartbeatOptionsInput, type HeartbeatOutput } from './heartbeat.js';
 import { RequestTracker, type OutgoingRequest } from './request-tracker.js';
 import { resolveRequestTrackerOptions, type RequestTrackerOptions, type RequestTrackerOptionsInput } from './request-tracker-options.js';
-import type { Connection } from './connection.js';
+import type { Connection, SendOptions } from './connection.js';
 import type { HandshakeSession } from './handshake.js';
 import { Transport, type TransportOptionsInput } from './transport.js';
 
@@ -125,6 +125,9 @@ export class Messenger {
   private readonly requestOptions: RequestTrackerOptions;
   private readonly heartbeatOptions: HeartbeatOptions | null;
   private status: NodeStatus = NodeStatus.Healthy;
+  /** Send options of replies and of request attempts, refilled per send (Connection.send reads them before it returns). */
+  private readonly replyOptions: SendOptions = { correlationId: 0, priority: HIGH };
+  private readonly requestOptionsOut: SendOptions = { messageId: 0 };
   /** One-way messages with no handler for their topic: counted and dropped. */
   unhandled = 0;
 
@@ -235,21 +238,20 @@ export class Messenger {
       this.reply(link, envelope.header.messageId, { type: 'ErrorReply', ...forbiddenReply(forbidden, envelope.header.messageId) });
       return;
     }
-    const now = performance.now();
     switch (body.type) {
       case 'Message':
         this.dispatchMessage(link, envelope, body);
         return;
       case 'Request':
-        this.dispatchRequest(link, envelope, body, now);
+        this.dispatchRequest(link, envelope, body);
         return;
       case 'Response':
-        link.tracker.receiveResponse(envelope.header.correlationId, body, now);
+        link.tracker.receiveResponse(envelope.header.correlationId, body, performance.now());
         this.performRequests(link);
         this.armForRequests(link);
         return;
       case 'ErrorReply':
-        if (envelope.header.correlationId !== 0) link.tracker.receiveError(envelope.header.correlationId, errorFromReply(body, link.peer), now);
+        if (envelope.header.correlationId !== 0) link.tracker.receiveError(envelope.header.correlationId, errorFromReply(body, link.peer), performance.now());
         this.performRequests(link);
         this.armForRequests(link);
         return;
@@ -257,7 +259,7 @@ export class Messenger {
         link.heartbeat?.receivePing(body);
         break;
       case 'HeartbeatPong':
-        link.heartbeat?.receivePong(body, now);
+        link.heartbeat?.receivePong(body, performance.now());
         break;
       default: {
         // other families belong to other layers (membership, raft, file transfer, ...)
@@ -287,10 +289,10 @@ export class Messenger {
     }
   }
 
-  private dispatchRequest(link: Link, envelope: Envelope, body: BodyOf<'Request'>, now: number): void {
+  private dispatchRequest(link: Link, envelope: Envelope, body: BodyOf<'Request'>): void {
     const id = envelope.header.messageId;
     if (body.idempotent) {
-      const verdict = this.dedupe.begin(link.peer, id, now);
+      const verdict = this.dedupe.begin(link.peer, id, performance.now());
       switch (verdict.kind) {
         case 'in-progress':
         case 'completed-uncached':
@@ -337,7 +339,9 @@ export class Messenger {
   private reply(link: Link, correlationId: number, answer: DedupeReply | ({ type: 'ErrorReply' } & ErrorReply) | ({ type: 'Response' } & Response)): void {
     if (link.connection.state !== 'active' && link.connection.state !== 'idle') return;
     try {
-      link.connection.send(answer, { correlationId, priority: HIGH });
+      const options = this.replyOptions;
+      options.correlationId = correlationId;
+      link.connection.send(answer, options);
     } catch (error) {
       if (!(error instanceof ClusterwireError)) throw error;
       // the connection is going or full: the requester's deadline answers for us
@@ -372,7 +376,9 @@ export class Messenger {
         const out = outs[i];
         if (out.type === 'send') {
           try {
-            connection.send(out.request, { messageId: out.messageId });
+            const options = this.requestOptionsOut;
+            options.messageId = out.messageId;
+            connection.send(out.request, options);
           } catch (error) {
             if (!(error instanceof ClusterwireError)) throw error;
             tracker.receiveError(out.messageId, error, performance.now());
