@@ -205,6 +205,21 @@ describe('transport over TLS 1.3 with mutual authentication', () => {
     expect([...a.transport.connections][0].role).toBe('gateway');
   });
 
+  it('leaves the CRC-32 trailer to plain TCP unless asked for, and reads frames with or without it', async () => {
+    const tlsOptions = (id: string) => ({ ...pki.issue(id), ca: pki.ca });
+    const a = await node({ nodeId: 'a', tls: tlsOptions('a') });
+    expect(a.transport.connectionOptions.checksum).toBe(false);
+    expect(a.transport.connectionOptions.requireChecksum).toBe(false);
+    const plain = await node({ nodeId: 'p' }, false);
+    expect(plain.transport.connectionOptions.checksum).toBe(true);
+    // a TLS peer that keeps the trailer is understood, and so is one without it
+    const b = await node({ nodeId: 'b', tls: tlsOptions('b'), connection: { checksum: true } }, false);
+    expect(b.transport.connectionOptions.checksum).toBe(true);
+    const c = await node({ nodeId: 'c', tls: tlsOptions('c') }, false);
+    for (const sender of [b, c]) (await sender.transport.connect('127.0.0.1', a.port, { nodeId: 'a' })).send({ type: 'Message', topic: 'tls', payload: text('x') });
+    await until(() => a.inbox.length === 2);
+  });
+
   it('refuses a peer without a certificate, with one from another CA, or claiming another node id', async () => {
     const a = await node({ nodeId: 'a', tls: { ...pki.issue('a'), ca: pki.ca } });
     // no certificate at all: TLS refuses

@@ -17,9 +17,9 @@ export interface ConnectionOptions {
   /** Never more than this many bytes queued: `send` throws ERR_BACKPRESSURE. Default 64 MiB. */
   readonly maxQueuedBytes: number;
   readonly backpressure: BackpressureMode;
-  /** Append CRC-32 trailers. Default true; TLS connections may turn it off. */
+  /** Append CRC-32 trailers. Default true; false on a Transport with TLS (the record layer authenticates every byte). */
   readonly checksum: boolean;
-  /** Refuse frames without a CRC-32 trailer. Default true. */
+  /** Refuse frames without a CRC-32 trailer. Default true; false on a Transport with TLS. */
   readonly requireChecksum: boolean;
   readonly compression: CompressionName;
   readonly compressMinBytes: number;

@@ -89,8 +89,11 @@ export class Transport {
     private readonly deps: HandshakeDeps = PRODUCTION_DEPS,
   ) {
     this.handshake = resolveHandshakeOptions(options);
-    this.connectionOptions = resolveConnectionOptions(options.connection);
     this.tls = options.tls ?? null;
+    // Under TLS the record layer authenticates every byte: frames go without
+    // the CRC-32 trailer unless the options ask for it (a trailer that is
+    // there is still checked).
+    this.connectionOptions = resolveConnectionOptions(this.tls === null ? options.connection : { checksum: false, requireChecksum: false, ...options.connection });
     this.maxConnections = limit('maxConnections', options.maxConnections ?? 1024);
     this.maxUnauthenticated = limit('maxUnauthenticated', options.maxUnauthenticated ?? 64);
     this.replayCache = createReplayCache(this.handshake);
