@@ -13,7 +13,8 @@ import { RawFramer, writeRawFrame, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv } from './tls.js';
 
 const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'cw';
-const checksum = !process.argv.includes('--no-checksum');
+const checksum = process.argv.includes('--no-checksum') ? false : process.argv.includes('--checksum') ? true : undefined;
+const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
 const compression = (process.argv.find((a) => a.startsWith('--compression='))?.slice(14) ?? 'none') as 'none' | 'lz4' | 'zstd';
 let messages = 0;
 let bytes = 0;
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       nodeId: 'receiver',
       cluster: 'load',
       tls: loadTlsFromEnv('receiver'),
-      connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024 },
+      connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024 },
     });
     messenger.handle('load', (request) => {
       messages++;
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   } else {
     const tls = loadTlsFromEnv('receiver');
     const transport = new Transport(
-      { nodeId: 'receiver', cluster: 'load', tls, connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024 } },
+      { nodeId: 'receiver', cluster: 'load', tls, connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024 } },
       {
         onMessage: (connection, env) => {
           messages++;

@@ -13,7 +13,9 @@
 //   --duration=S        seconds per workload (default 3; --quick: 1)
 //   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
 //   --connections=N     connections for the one-way workloads (default 1)
-//   --compression=none|lz4|zstd   --no-checksum   --tls
+//   --compression=none|lz4|zstd   --tls
+//   --checksum / --no-checksum  CRC-32 trailers on or off (default: the transport's,
+//                       on over plain TCP, off over TLS)
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
 //   --transfer-mib=N    file transfer rows: an N MiB file, every chunk SHA-256
 //                       verified and written, against raw TCP in the same run
@@ -38,7 +40,9 @@ const durationMs = Number(arg('duration') ?? (quick ? 1 : 3)) * 1000;
 const sizes = (arg('sizes') ?? '64,256,1024,16384,262144,1048576').split(',').map(Number);
 const connections = Number(arg('connections') ?? 1);
 const compression = (arg('compression') ?? 'none') as 'none' | 'lz4' | 'zstd';
-const checksum = !process.argv.includes('--no-checksum');
+/** true or false when asked for, else undefined: the transport's default. */
+const checksum = process.argv.includes('--no-checksum') ? false : process.argv.includes('--checksum') ? true : undefined;
+const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
 const useTls = process.argv.includes('--tls');
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
@@ -54,7 +58,7 @@ interface Receiver {
 }
 
 async function startReceiver(mode: 'raw' | 'cw' | 'messenger', env: NodeJS.ProcessEnv): Promise<Receiver> {
-  const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum ? [] : ['--no-checksum'])];
+  const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum === undefined ? [] : [checksum ? '--checksum' : '--no-checksum'])];
   const child = fork(path.join(here, 'receiver.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { type: string; port: number }) => resolve(m.port));
@@ -181,7 +185,7 @@ async function cwSide(receiver: Receiver): Promise<Side> {
       nodeId: 'sender',
       cluster: 'load',
       tls: loadTlsFromEnv('sender'),
-      connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
+      connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
     },
     {
       onMessage: (_c, env) => {
@@ -232,7 +236,7 @@ async function messengerSide(receiver: Receiver): Promise<Pick<Side, 'requestLat
     nodeId: 'sender',
     cluster: 'load',
     tls: loadTlsFromEnv('sender'),
-    connection: { checksum, requireChecksum: checksum, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
+    connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
   });
   const conn = await messenger.transport.connect('127.0.0.1', receiver.port, { nodeId: 'receiver' });
   const request = () => messenger.request(conn, 'load', new Uint8Array(64), { timeoutMs: 10_000 });
@@ -307,7 +311,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (useTls) Object.assign(env, makeLoadPki(), {});
   if (useTls) Object.assign(process.env, env);
-  const settings = `duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
+  const settings = `duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
   console.error(`load harness: ${settings}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
