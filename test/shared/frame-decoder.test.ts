@@ -151,6 +151,17 @@ describe('FrameDecoder: buffers of frames that spanned reads, given back', () =>
     decoder.end();
   });
 
+  it('assembles a small spanning frame in a buffer of its own, not in a slice of a shared pool', () => {
+    const frame = encodeFrame(1, new Uint8Array(40).fill(9));
+    const decoder = new FrameDecoder();
+    const seen: Uint8Array[] = [];
+    decoder.eachPayload(frame.subarray(0, 10), (bytes) => seen.push(bytes));
+    decoder.eachPayload(frame.subarray(10), (bytes) => seen.push(bytes));
+    expect(seen).toHaveLength(1);
+    expect(seen[0].byteOffset).toBe(0);
+    expect(seen[0].buffer.byteLength).toBe(frame.length);
+  });
+
   it('random frames over random splits decode the same when every spanning buffer is given back (property)', () => {
     fc.assert(
       fc.property(
