@@ -448,3 +448,55 @@ describe('Message envelopes encoded from the previous one (the template path)', 
     expect(frames.map((f) => decodeMessage(f).header.messageId)).toEqual([1, 4]);
   });
 });
+
+describe('FrameEncoder buffers handed out for writes', () => {
+  const envelope = (id: number): Envelope => ({
+    header: { messageId: id, correlationId: 0, sender: 1, timestampUs: 0, streamId: 0, priority: 2 },
+    body: { type: 'Message', topic: 't', payload: new Uint8Array(100).fill(id) },
+  });
+
+  it('continues in a buffer only once it was given back, and frames stay intact', () => {
+    const encoder = new FrameEncoder({ initialBytes: 4096 });
+    encoder.append(envelope(1));
+    const first = encoder.takeForWrite();
+    const firstCopy = Buffer.from(first);
+    expect(encoder.owns(first)).toBe(true);
+    encoder.append(envelope(2));
+    const second = encoder.takeForWrite();
+    expect(second.buffer).not.toBe(first.buffer); // not given back yet: never written over
+    expect(Buffer.from(first).equals(firstCopy)).toBe(true);
+    encoder.recycle(first);
+    expect(encoder.owns(first)).toBe(false);
+    encoder.append(envelope(3)); // into the buffer the last take began
+    expect(encoder.takeForWrite().buffer).not.toBe(first.buffer);
+    encoder.append(envelope(4)); // into the one given back
+    const fourth = encoder.takeForWrite();
+    expect(fourth.buffer).toBe(first.buffer);
+    const frames = [...new FrameDecoder().push(fourth)];
+    expect(frames).toHaveLength(1);
+    expect(decodeMessage(frames[0]).header.messageId).toBe(4);
+  });
+
+  it('ignores what it did not hand out: views, take() buffers, foreign bytes, a second recycle', () => {
+    const encoder = new FrameEncoder({ initialBytes: 4096 });
+    encoder.append(envelope(1));
+    const taken = encoder.take();
+    expect(encoder.owns(taken)).toBe(false);
+    encoder.recycle(taken);
+    encoder.append(envelope(2));
+    const forWrite = encoder.takeForWrite();
+    expect(forWrite.buffer).not.toBe(taken.buffer);
+    encoder.recycle(forWrite.subarray(1));
+    expect(encoder.owns(forWrite)).toBe(true);
+    encoder.recycle(new Uint8Array(8192));
+    encoder.recycle(forWrite);
+    encoder.recycle(forWrite);
+    const buffers = [3, 4, 5, 6].map((id) => {
+      encoder.append(envelope(id));
+      return encoder.takeForWrite().buffer;
+    });
+    // given back once (twice is ignored), continued in once: by the second take from here
+    expect(buffers.filter((b) => b === forWrite.buffer)).toHaveLength(1);
+    expect(buffers[1]).toBe(forWrite.buffer);
+  });
+});

@@ -168,5 +168,29 @@ describe('Outbound', () => {
     const compressed = wire(true, 'lz4');
     expect(compressed.views).toBe(0);
   });
+
+  it('hands direct frames out in buffers that come back once written, and never one still held', () => {
+    const out = new Outbound(OPTIONS);
+    const written: Uint8Array[] = [];
+    const turn = () => {
+      for (let i = 0; i < 20; i++) out.add(message(100), 0);
+      const buffers: Uint8Array[] = [];
+      out.takeTurn(buffers);
+      return buffers[0];
+    };
+    const a = turn();
+    expect(out.recyclable(a)).toBe(true);
+    const b = turn();
+    expect(b.buffer).not.toBe(a.buffer);
+    const aCopy = Buffer.from(a);
+    turn();
+    expect(Buffer.from(a).equals(aCopy)).toBe(true); // held by the socket: untouched
+    out.recycle(a);
+    for (let i = 0; i < 3; i++) written.push(turn());
+    expect(written.some((w) => w.buffer === a.buffer)).toBe(true);
+    const peer = new Peer();
+    peer.take(written);
+    expect(peer.topics).toHaveLength(60);
+  });
 });
 

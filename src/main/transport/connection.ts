@@ -401,12 +401,21 @@ export class Connection {
   private write(bytes: Uint8Array): void {
     this.counters.bytesOut += bytes.length;
     this.counters.lastActivityMs = performance.now();
-    if (!this.socket.write(bytes, this.writtenBound) && this.writeTimer === null) {
+    const written = this.outbound.recyclable(bytes) ? this.recycling(bytes) : this.writtenBound;
+    if (!this.socket.write(bytes, written) && this.writeTimer === null) {
       this.writeTimer = setTimeout(
         () => this.fail(new PeerUnavailableError(this.peerName(), `socket did not drain within ${this.options.writeTimeoutMs} ms`)),
         this.options.writeTimeoutMs,
       );
     }
+  }
+
+  /** writtenBound for a direct-frame buffer, which goes back to the outbound once written. */
+  private recycling(bytes: Uint8Array): () => void {
+    return () => {
+      this.outbound.recycle(bytes);
+      this.writtenBound();
+    };
   }
 
   /** A write reached the kernel: the scheduler may go on (from the next turn, never from this tick). */

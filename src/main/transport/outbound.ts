@@ -180,7 +180,7 @@ export class Outbound {
         this.#scheduleFrame(taken.subarray(before), envelope, priority);
         return before > 0 ? taken.subarray(0, before) : null;
       }
-      return direct.pendingBytes >= this.#directWriteBytes ? direct.take() : null;
+      return direct.pendingBytes >= this.#directWriteBytes ? direct.takeForWrite() : null;
     }
     this.#addToBlock(envelope, priority);
     return null;
@@ -196,7 +196,7 @@ export class Outbound {
       this.#blockBytes -= critical.pendingBytes;
       out.push(critical.take());
     }
-    if (this.#direct.pendingBytes > 0) out.push(this.#direct.take());
+    if (this.#direct.pendingBytes > 0) out.push(this.#direct.takeForWrite());
     if (this.#blockBytes > 0) for (let p = 0; p < CLASSES; p++) this.#cut(p);
   }
 
@@ -253,6 +253,16 @@ export class Outbound {
   #standIn(length: number): Uint8Array {
     if (this.#standInBytes.length < length) this.#standInBytes = new Uint8Array(Math.max(length, this.#chunkBytes));
     return this.#standInBytes.subarray(0, length);
+  }
+
+  /** True for direct frames whose buffer comes back once written (recycle). */
+  recyclable(bytes: Uint8Array): boolean {
+    return this.#direct.owns(bytes);
+  }
+
+  /** The socket wrote `bytes`, which recyclable() accepted: their buffer serves the next direct frames. */
+  recycle(bytes: Uint8Array): void {
+    this.#direct.recycle(bytes);
   }
 
   /** Drops everything held (the connection is gone). */

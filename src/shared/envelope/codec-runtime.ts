@@ -295,10 +295,10 @@ export class Writer {
     this.buf = next;
   }
 
-  /** Hands the bytes written so far over and continues in a new buffer. */
-  take(nextBytes: number): Uint8Array {
+  /** Hands the bytes written so far over and continues in `next` when it holds nextBytes, else in a new buffer. */
+  take(nextBytes: number, next: Uint8Array | null = null): Uint8Array {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(nextBytes);
+    this.buf = next !== null && next.length >= nextBytes ? next : Buffer.allocUnsafe(nextBytes);
     this.pos = 0;
     this.base = 0;
     return out;
