@@ -17,9 +17,14 @@ export function writeRawFrame(id: number, kind: number, payload: Uint8Array): Bu
   return out;
 }
 
-/** Writes frames into one buffer, as a batching sender would. */
+/**
+ * Writes frames into one buffer, as a batching sender would. The next buffer
+ * is sized by what the last one held (a buffer as large as a burst for bursts,
+ * a small one for a lone request): a megabyte per lone request would leave the
+ * baseline's latency to the garbage collector.
+ */
 export class RawBatch {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf = Buffer.allocUnsafe(1 << 16);
   private pos = 0;
 
   append(id: number, kind: number, payload: Uint8Array): void {
@@ -44,7 +49,9 @@ export class RawBatch {
 
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(Math.max(1 << 16, this.buf.length));
+    let next = 4096;
+    while (next < this.pos) next *= 2;
+    this.buf = Buffer.allocUnsafe(next);
     this.pos = 0;
     return out;
   }
