@@ -17,6 +17,10 @@
 //   --checksum / --no-checksum  CRC-32 trailers on or off (default: the transport's,
 //                       on over plain TCP, off over TLS)
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
+//   --rounds=N          run every workload N times, raw and clusterwire in turn,
+//                       and report the median round (latency: all rounds' samples;
+//                       file transfer: the best run);
+//                       steadier figures on a shared machine (default 1)
 //   --transfer-mib=N    file transfer rows: an N MiB file, every chunk SHA-256
 //                       verified and written, against raw TCP in the same run
 //                       (bench/transfer.ts; default 256, --quick 64, 0 skips them)
@@ -46,6 +50,7 @@ const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksu
 const useTls = process.argv.includes('--tls');
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
+const rounds = Math.max(1, Number(arg('rounds') ?? 1));
 /** Bytes queued per connection before the sender waits for the socket to drain. */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** Bytes a sender writes per event-loop turn before it yields. */
@@ -299,6 +304,23 @@ interface Row {
   cwValue: number;
 }
 
+/** The middle element of `xs` by `key` (the upper one of two). */
+function median<T>(xs: readonly T[], key: (x: T) => number): T {
+  return [...xs].sort((p, q) => key(p) - key(q))[xs.length >> 1];
+}
+
+/** Latency samples of every round, sorted. */
+function merged(rounds: Float64Array[]): Float64Array {
+  if (rounds.length === 1) return rounds[0];
+  const out = new Float64Array(rounds.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of rounds) {
+    out.set(r, at);
+    at += r.length;
+  }
+  return out.sort();
+}
+
 function fmtRate(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 }
@@ -311,7 +333,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (useTls) Object.assign(env, makeLoadPki(), {});
   if (useTls) Object.assign(process.env, env);
-  const settings = `duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
+  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
   console.error(`load harness: ${settings}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
@@ -320,11 +342,21 @@ async function main(): Promise<void> {
     const receiver = await startReceiver(name, env);
     sides[name] = { receiver, side: name === 'raw' ? await rawSide(receiver) : await cwSide(receiver) };
   }
-  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>): Promise<[T, T]> => {
-    console.error(`  ${label} ...`);
-    const a = await run(sides.raw.side, sides.raw.receiver);
-    const b = await run(sides.cw.side, sides.cw.receiver);
+  /** Runs a workload `rounds` times on both sides in turn; the results of every round, per side. */
+  const each = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>): Promise<[T[], T[]]> => {
+    const a: T[] = [];
+    const b: T[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      console.error(`  ${label}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''} ...`);
+      a.push(await run(sides.raw.side, sides.raw.receiver));
+      b.push(await run(sides.cw.side, sides.cw.receiver));
+    }
     return [a, b];
+  };
+  /** The median round of each side by `key`. */
+  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>, key: (x: T) => number): Promise<[T, T]> => {
+    const [a, b] = await each(label, run);
+    return [median(a, key), median(b, key)];
   };
 
   for (const size of sizes) {
@@ -334,7 +366,7 @@ async function main(): Promise<void> {
       const counts = await receiver.ask<{ messages: number }>('counts');
       if (counts.messages !== r.messages + connections) throw new Error(`${side.name}: receiver counted ${counts.messages} of ${r.messages + connections} messages`);
       return r;
-    });
+    }, (x) => x.messages / x.seconds);
     const rate = (x: { messages: number; seconds: number }) => x.messages / x.seconds;
     const gbit = (x: { messages: number; seconds: number }) => (rate(x) * size * 8) / 1e9;
     rows.push({
@@ -348,7 +380,7 @@ async function main(): Promise<void> {
     results[`oneway_${size}`] = { raw: { msgsPerSec: rate(raw), gbitPerSec: gbit(raw) }, clusterwire: { msgsPerSec: rate(cw), gbitPerSec: gbit(cw) } };
   }
 
-  const [rawLat, cwLat] = await both('request/response, 1 in flight', (side) => side.requestLatency());
+  const [rawLat, cwLat] = (await each('request/response, 1 in flight', (side) => side.requestLatency())).map(merged);
   for (const [label, p] of [['p50', 0.5], ['p99', 0.99], ['p99.9', 0.999]] as const) {
     const a = pct(rawLat, p);
     const b = pct(cwLat, p);
@@ -359,7 +391,7 @@ async function main(): Promise<void> {
     clusterwire: { p50: pct(cwLat, 0.5), p99: pct(cwLat, 0.99), p999: pct(cwLat, 0.999), samples: cwLat.length },
   };
 
-  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)));
+  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)), (x) => x.requests / x.seconds);
   const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
   /** CPU µs per request, both processes: steadier than req/s on a shared machine. */
   const cpu = (x: { requests: number; cpuUs: number }) => x.cpuUs / x.requests;
@@ -371,8 +403,14 @@ async function main(): Promise<void> {
   console.error('  Messenger.request, 1 and 100 in flight ...');
   const messengerReceiver = await startReceiver('messenger', env);
   const messenger = await messengerSide(messengerReceiver);
-  const msgLat = await messenger.requestLatency();
-  const msgPipe = await withCpu(messengerReceiver, () => messenger.pipelined(100));
+  const msgLats: Float64Array[] = [];
+  const msgPipes: Array<Awaited<ReturnType<typeof messenger.pipelined>> & { cpuUs: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    msgLats.push(await messenger.requestLatency());
+    msgPipes.push(await withCpu(messengerReceiver, () => messenger.pipelined(100)));
+  }
+  const msgLat = merged(msgLats);
+  const msgPipe = median(msgPipes, (x) => x.requests / x.seconds);
   await messenger.close();
   messengerReceiver.child.send({ type: 'exit' });
   for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
@@ -391,7 +429,7 @@ async function main(): Promise<void> {
 
   if (transferMib > 0 && !useTls && compression === 'none') {
     console.error(`  file transfer, ${transferMib} MiB ...`);
-    const transfer = await measureTransfers({ mib: transferMib, chunkBytes: 1024 * 1024, runs: 1, workerCounts: [0] });
+    const transfer = await measureTransfers({ mib: transferMib, chunkBytes: 1024 * 1024, runs: rounds, workerCounts: [0] });
     const of = (row: string) => transfer.find((r) => r.row === row)!;
     const raw = of('raw TCP');
     const ft = of('file transfer (every chunk SHA-256 verified)');
