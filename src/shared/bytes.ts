@@ -1,6 +1,14 @@
 // Byte buffers.
 
 /**
+ * A copy of `b` in memory of its own. (Not `b.slice()`: on a Buffer, which
+ * is also a Uint8Array, slice() returns a view of the same memory.)
+ */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+/**
  * A Uint8Array of `length` bytes that are not zeroed first, in an
  * ArrayBuffer of its own (never a slice of Node's shared pool, whose
  * neighbouring bytes a view's `.buffer` would expose and keep alive). For

@@ -477,6 +477,26 @@ describe('FrameEncoder buffers handed out for writes', () => {
     expect(decodeMessage(frames[0]).header.messageId).toBe(4);
   });
 
+  it('keeps its Message template intact when the buffer it was written in is written again', () => {
+    const encoder = new FrameEncoder({ initialBytes: 4096 });
+    const message = (id: number): Envelope => ({ ...envelope(id), body: { type: 'Message', topic: 'load', payload: new Uint8Array(64).fill(7) } });
+    const request = (id: number): Envelope => ({
+      header: envelope(id).header,
+      body: { type: 'Request', topic: 'load', payload: new Uint8Array(0), idempotent: false, attempt: 0, timeoutMs: 10_000 },
+    });
+    encoder.append(message(1)); // the template, in buffer A
+    const a = encoder.takeForWrite();
+    encoder.append(request(2));
+    encoder.recycle(a);
+    encoder.takeForWrite(); // the next frames go into A, over the template's bytes
+    encoder.append(request(3));
+    encoder.append(message(4)); // from the template
+    const bytes = encoder.takeForWrite();
+    expect(bytes.buffer).toBe(a.buffer);
+    const expected = Buffer.concat([encodeMessage(request(3)), encodeMessage(message(4))]);
+    expect(Buffer.from(bytes).equals(expected)).toBe(true);
+  });
+
   it('ignores what it did not hand out: views, take() buffers, foreign bytes, a second recycle', () => {
     const encoder = new FrameEncoder({ initialBytes: 4096 });
     encoder.append(envelope(1));

@@ -4,6 +4,7 @@
 // downtime: install the new key everywhere, make it primary everywhere,
 // remove the old one everywhere.
 import { InvalidConfigError } from '../../shared/errors.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 export const KEY_BYTES = 32;
 
@@ -29,7 +30,7 @@ export class Keyring {
   /** Adds a key that received packets may be sealed with. */
   install(key: Uint8Array): void {
     if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) throw new InvalidConfigError('keyring', `keys are ${KEY_BYTES} bytes`);
-    if (this.indexOf(key) < 0) this.list.push(key.slice());
+    if (this.indexOf(key) < 0) this.list.push(copyBytes(key));
   }
 
   /** Makes an installed key the primary. */

@@ -23,6 +23,7 @@ import { EMPTY_BYTES, MemberState, type MemberRecord, type SwimUpdate } from './
 import type { SwimOptions } from './options.js';
 import type { Outbox } from './outbox.js';
 import { Suspicion } from './suspicion.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 const CLAIMS = ['alive', 'suspect', 'dead', 'left'] as const;
 /**
@@ -185,7 +186,7 @@ export class Membership {
   }
 
   setMeta(meta: Uint8Array): void {
-    this.meta = meta.slice();
+    this.meta = copyBytes(meta);
     this.raiseIncarnation(this.incarnationValue);
   }
 

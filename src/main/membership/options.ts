@@ -34,6 +34,7 @@
 // to survive restarts without relying on refutation).
 import { InvalidConfigError } from '../../shared/errors.js';
 import { integerOption as int } from '../../shared/options.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 export type ProbeFallback = 'reliable' | 'none';
 export type LifeguardMode = 'on' | 'off';
@@ -169,7 +170,7 @@ export function resolveSwimOptions(input: SwimOptionsInput): SwimOptions {
     name: wireName('name', input.name),
     host: wireName('host', input.host ?? '127.0.0.1'),
     port: int('port', input.port ?? DEFAULT_PORT, 1, 65_535),
-    meta: meta.slice(),
+    meta: copyBytes(meta),
     initialIncarnation: int('initialIncarnation', input.initialIncarnation ?? 0, 0, Number.MAX_SAFE_INTEGER - 1),
     probeIntervalMs,
     probeTimeoutMs,

@@ -38,6 +38,7 @@ import { Piggyback } from './piggyback.js';
 import { PingReqRelays } from './ping-req-relays.js';
 import { Prober } from './prober.js';
 import type { Random } from './random.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 export type { SwimEvent, SwimStep };
 
@@ -216,14 +217,14 @@ export class Swim {
    */
   setAckPayload(payload: Uint8Array): void {
     if (payload.length > MAX_ACK_PAYLOAD_BYTES) throw new InvalidConfigError('ackPayload', `${payload.length} bytes exceeds ${MAX_ACK_PAYLOAD_BYTES}`);
-    this.ackPayload = payload.slice();
+    this.ackPayload = copyBytes(payload);
   }
 
   /** Disseminates a user broadcast to every member by gossip. */
   broadcast(topic: string, payload: Uint8Array, now: number): SwimStep {
     const limit = this.budgetBytes - 64;
     if (payload.length + topic.length > limit) throw new InvalidMessageError('broadcast.payload', `larger than ${limit} bytes`);
-    const b: SwimBroadcast = { id: this.nextBroadcastId++, origin: this.name, topic, payload: payload.slice() };
+    const b: SwimBroadcast = { id: this.nextBroadcastId++, origin: this.name, topic, payload: copyBytes(payload) };
     const key = `${this.name}/${b.id}`;
     this.seen.set(key, now + BROADCAST_DEDUP_MS);
     this.gossip.queueBroadcast(b, key);
@@ -361,7 +362,7 @@ export class Swim {
       const key = `${b.origin}/${b.id}`;
       if (this.seen.has(key)) continue;
       this.seen.set(key, now + BROADCAST_DEDUP_MS);
-      const copy: SwimBroadcast = { id: b.id, origin: b.origin, topic: b.topic, payload: b.payload.slice() };
+      const copy: SwimBroadcast = { id: b.id, origin: b.origin, topic: b.topic, payload: copyBytes(b.payload) };
       this.out.event({ type: 'broadcast', origin: b.origin, topic: b.topic, payload: copy.payload });
       this.gossip.queueBroadcast(copy, key);
     }

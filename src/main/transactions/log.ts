@@ -23,6 +23,7 @@
 // needed (open transactions, recent outcomes); the core calls it after
 // compactAfterRecords appends.
 import type { TxOutcome } from './messages.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 export type TxRecord =
   | { readonly kind: 'begin'; readonly txId: string; readonly participants: readonly string[] }
@@ -77,7 +78,7 @@ export function copyRecord(r: TxRecord): TxRecord {
     case 'decision':
       return { ...r, participants: [...r.participants] };
     case 'prepared':
-      return { ...r, participants: [...r.participants], payload: r.payload.slice() };
+      return { ...r, participants: [...r.participants], payload: copyBytes(r.payload) };
     default:
       return { ...r };
   }

@@ -63,6 +63,7 @@ import {
 } from './messages.js';
 import { isId, resolveTransactionOptions, type TransactionOptions, type TransactionOptionsInput } from './options.js';
 import { TxOutbox } from './outbox.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 export interface ParticipantDeps {
   readonly now: number;
@@ -258,7 +259,7 @@ export class TxParticipant {
         this.sendVote(from, m.txId, false, 'participant busy: too many open transactions');
         return;
       }
-      const info: TxInfo = { txId: m.txId, coordinator: m.coordinator, participants: [...m.participants], payload: m.payload.slice() };
+      const info: TxInfo = { txId: m.txId, coordinator: m.coordinator, participants: [...m.participants], payload: copyBytes(m.payload) };
       this.txs.set(m.txId, {
         info,
         state: 'preparing',

@@ -31,6 +31,7 @@ import { MemorySource, chunkHasher, type ChunkHasher } from './chunk-source.js';
 import { SendQueue } from './send-queue.js';
 import { TransferChannel, TransferStatus, errorFromReason, reasonOf, type TransferEndpoint } from './transfer-channel.js';
 import { resolveStateSyncOptions, windowChunks, type StateSyncOptions, type StateSyncOptionsInput } from './transfer-options.js';
+import { copyBytes } from '../../shared/bytes.js';
 
 /** Chunk size of snapshots sent in chunks: a protocol constant (SyncResponse has no field for it). */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -137,7 +138,7 @@ export class StateSync {
       return void refuse(new TransferFailedError(service, `the provider failed: ${(error as Error)?.message ?? String(error)}`));
     }
     // a copy of its own: the chunks are lent to the connection, and the provider may reuse its buffer
-    const bytes = snapshot.bytes.slice();
+    const bytes = copyBytes(snapshot.bytes);
     const response = {
       type: 'SyncResponse' as const,
       service,

@@ -8,6 +8,8 @@
 import type { BodyValue, Capabilities, HandshakeConfirm, HandshakeRequest, HandshakeResponse } from '../../shared/schema/layout.js';
 import { capabilitiesProblem, copyCapabilities } from './capabilities.js';
 import { isWireName, MAX_NONCE_BYTES, MIN_NONCE_BYTES, SESSION_ID_BYTES } from './handshake-options.js';
+import { copyBytes } from '../../shared/bytes.js';
+export { copyBytes };
 
 /** A message of the handshake family, as the envelope codec carries it. */
 export type HandshakeMessage = Extract<BodyValue, { type: 'HandshakeRequest' | 'HandshakeResponse' | 'HandshakeConfirm' }>;
@@ -120,14 +122,6 @@ export function peerReasonText(reason: unknown): string {
   if (typeof reason !== 'string' || reason.length === 0) return 'no reason given';
   const short = reason.length > MAX_PEER_REASON_CHARS ? `${reason.slice(0, MAX_PEER_REASON_CHARS)}...` : reason;
   return JSON.stringify(short);
-}
-
-/**
- * A copy of `b` in memory of its own. (Not `b.slice()`: on a Buffer, which
- * is also a Uint8Array, slice() returns a view of the same memory.)
- */
-export function copyBytes(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b);
 }
 
 function isNonce(v: unknown): v is Uint8Array {

@@ -298,7 +298,7 @@ export class FrameEncoder {
     this.template = {
       topic,
       payloadLength: payload.length,
-      head: b.slice(at, headEnd),
+      head: new Uint8Array(b.subarray(at, headEnd)), // a copy: the encoder's buffers are written again
       headerAt,
       uncompressed: this.compression === CompressionId.none || n < this.compressMinBytes,
     };
