@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     if (msg.type === 'cpu') process.send!({ type: 'cpu', ...process.cpuUsage() });
     if (msg.type === 'exit') process.exit(0);
   });
+  process.on('disconnect', () => process.exit(0)); // the sender is gone, however it ended
   process.send!({ type: 'ready', port });
 }
 
