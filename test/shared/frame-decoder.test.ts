@@ -185,7 +185,7 @@ describe('FrameDecoder: buffers of frames that spanned reads, given back', () =>
           expect(got).toEqual(sizes.map((n, i) => Buffer.from(new Uint8Array(n).map((_, k) => (k * 13 + i) & 0xff)).toString('hex')));
         },
       ),
-      { numRuns: PROPERTY_RUNS, seed: propertySeed() },
+      { numRuns: Math.min(PROPERTY_RUNS, 1000), seed: propertySeed() },
     );
   });
 });
