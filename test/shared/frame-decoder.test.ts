@@ -9,6 +9,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
 }
 
+/** `bytes` cut at `cuts` (ascending) into views. */
+function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of cuts) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  out.push(bytes.subarray(prev));
+  return out;
+}
+
 function summary(frames: Frame[]): Array<[number, string]> {
   return frames.map((f) => [f.messageId, Buffer.from(f.payload).toString('hex')]);
 }
@@ -54,14 +66,7 @@ describe('FrameDecoder: any split of the stream yields the same frames', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 40 }), (cuts) => {
         const points = [...new Set(cuts)].sort((a, b) => a - b);
-        const chunks: Uint8Array[] = [];
-        let prev = 0;
-        for (const p of points) {
-          chunks.push(stream.subarray(prev, p));
-          prev = p;
-        }
-        chunks.push(stream.subarray(prev));
-        expect(summary(decodeAll(chunks, { requireChecksum: false }))).toEqual(expected);
+        expect(summary(decodeAll(splitAt(stream, points), { requireChecksum: false }))).toEqual(expected);
       }),
       { numRuns: Math.min(PROPERTY_RUNS, 2000), seed: propertySeed() },
     );
@@ -79,22 +84,12 @@ describe('FrameDecoder: any split of the stream yields the same frames', () => {
   });
 
   it('eachPayload() hands over the same payloads and ids as each() over any split', () => {
-    const pieces = (cuts: number[]): Uint8Array[] => {
-      const out: Uint8Array[] = [];
-      let prev = 0;
-      for (const p of cuts) {
-        out.push(stream.subarray(prev, p));
-        prev = p;
-      }
-      out.push(stream.subarray(prev));
-      return out;
-    };
     const splits = [[...stream].map((_, i) => i + 1)];
     for (let cut = 0; cut <= stream.length; cut += 3) splits.push([cut]);
     for (const cuts of splits) {
       const decoder = new FrameDecoder({ requireChecksum: false });
       const got: Array<[number, string]> = [];
-      for (const chunk of pieces(cuts)) {
+      for (const chunk of splitAt(stream, cuts)) {
         decoder.eachPayload(chunk, (bytes, start, end, id) => got.push([id, Buffer.from(bytes.subarray(start, end)).toString('hex')]));
       }
       decoder.end();
