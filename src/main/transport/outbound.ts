@@ -340,12 +340,13 @@ export class Outbound {
       this.#chunkedItems++;
       return;
     }
-    if (bytes instanceof SplitEnvelope) bytes = concatSplit(bytes); // not reached: a split envelope is longer than a chunk
-    this.#bare.set(bytes, messageId);
+    // a split envelope is longer than its lent vector, which is longer than a chunk: this one is whole
+    const whole = bytes as Uint8Array;
+    this.#bare.set(whole, messageId);
     try {
-      this.scheduler.enqueue(bytes, priority);
+      this.scheduler.enqueue(whole, priority);
     } catch (error) {
-      this.#bare.delete(bytes);
+      this.#bare.delete(whole);
       throw error;
     }
   }
@@ -362,11 +363,5 @@ function largest(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Arr
   return x.length >= y.length ? x : y;
 }
 
-function concatSplit(split: SplitEnvelope): Uint8Array {
-  const out = new Uint8Array(split.length);
-  out.set(split.head, 0);
-  out.set(split.tail, split.head.length);
-  return out;
-}
 /** Room beyond the payload for the rest of a large envelope (header, topic, vtables). */
 const LARGE_SLACK_BYTES = 4096;
