@@ -7,12 +7,21 @@
 // chunk are not copied: their payloads are views into that chunk, or, with
 // eachPayload, ranges of it handed over with no view or object made at all.
 //
+// Checksum runs (frame.ts): a deferred frame is held, as a range of the bytes
+// it arrived in (frames of one read lie in one range), until the frame that
+// seals the run arrives; the run's CRC is then computed over those ranges,
+// one call per range, and only if it matches are the run's frames delivered,
+// in order. Held bytes are bounded by maxFrameBytes.
+//
 // Any error is final: after a bad frame the stream has lost its framing, so
 // every later push throws the same error. Frames completed before the bad
-// one have already been yielded.
+// one have already been yielded (but none of a run whose seal failed).
 import {
   checkFramePrefix,
+  FLAG_CHECKSUM,
+  FLAG_DEFERRED,
   FRAME_PREFIX_BYTES,
+  FRAME_TRAILER_BYTES,
   openFrame,
   openFrameInto,
   readU32,
@@ -21,7 +30,8 @@ import {
   type FrameCheckOptions,
   type FramePayloadSink,
 } from './frame.js';
-import { TruncatedFrameError } from './errors.js';
+import { ChecksumError, MalformedFrameError, TruncatedFrameError } from './errors.js';
+import { crc32 } from './crc32.js';
 import { uninitializedBytes } from './bytes.js';
 
 export type FrameDecoderOptions = Partial<FrameCheckOptions>;
@@ -42,6 +52,11 @@ export class FrameDecoder {
   /** The last frame that spanned reads, as delivered, and the whole buffer it lies in. */
   private spanning: Uint8Array | null = null;
   private spanningBuffer: Uint8Array | null = null;
+  /** The open checksum run: ranges of held frames, in order, and their bytes. */
+  private readonly runBytes: Uint8Array[] = [];
+  private readonly runStarts: number[] = [];
+  private readonly runEnds: number[] = [];
+  private runLength = 0;
   /** Frames yielded so far. */
   frames = 0;
   /** Bytes consumed so far. */
@@ -51,13 +66,16 @@ export class FrameDecoder {
     this.options = resolveFrameCheckOptions(options);
   }
 
-  /** Bytes held for a frame not yet complete. */
+  /** Bytes held for a frame not yet complete, or for a checksum run not yet sealed. */
   get buffered(): number {
-    return this.partial !== null ? this.partialFilled : this.prefixFilled;
+    return this.runLength + (this.partial !== null ? this.partialFilled : this.prefixFilled);
   }
 
   /**
    * Feeds bytes; calls `onFrame` for every frame they complete, in order.
+   * The chunk must not be written again afterwards: payloads handed over are
+   * views of it, and the frames of a checksum run not yet sealed are kept as
+   * views of it until their run's trailer arrives in a later chunk.
    * On a bad frame it throws, after the frames before it were delivered.
    * The fast way in: no generator between the bytes and the frames.
    */
@@ -107,6 +125,7 @@ export class FrameDecoder {
     if (this.failure !== null) throw this.failure;
     if (this.partial !== null) throw (this.failure = new TruncatedFrameError(this.partial.length, this.partialFilled));
     if (this.prefixFilled > 0) throw (this.failure = new TruncatedFrameError(FRAME_PREFIX_BYTES, this.prefixFilled));
+    if (this.runLength > 0) throw (this.failure = new MalformedFrameError(`the stream ended inside a checksum run of ${this.runLength} bytes`));
   }
 
   /** Delivers through `onFrame` when it is given, else through `sink`. */
@@ -155,9 +174,76 @@ export class FrameDecoder {
   }
 
   private deliver(bytes: Uint8Array, start: number, length: number, onFrame: ((frame: Frame) => void) | null, sink: FramePayloadSink | null): void {
+    const flags = bytes[start + 5] | (bytes[start + 4] << 8);
+    if ((flags & FLAG_DEFERRED) !== 0) {
+      this.hold(bytes, start, length);
+      return;
+    }
+    if (this.runLength > 0) {
+      this.sealRun(bytes, start, length, flags, onFrame, sink);
+      return;
+    }
     this.frames++;
     if (onFrame !== null) onFrame(openFrame(bytes, start, length, this.options));
     else openFrameInto(bytes, start, length, this.options, sink as FramePayloadSink);
+  }
+
+  /** Holds a deferred frame until its run's trailer is checked. */
+  private hold(bytes: Uint8Array, start: number, length: number): void {
+    if (this.runLength + length > this.options.maxFrameBytes) {
+      throw new MalformedFrameError(`a checksum run longer than ${this.options.maxFrameBytes} bytes`);
+    }
+    this.runLength += length;
+    const n = this.runBytes.length;
+    if (n > 0 && this.runBytes[n - 1] === bytes && this.runEnds[n - 1] === start) {
+      this.runEnds[n - 1] = start + length;
+      return;
+    }
+    this.runBytes.push(bytes);
+    this.runStarts.push(start);
+    this.runEnds.push(start + length);
+  }
+
+  /** The frame after a run: it must carry the trailer, which must match the run and itself; then the run is delivered. */
+  private sealRun(bytes: Uint8Array, start: number, length: number, flags: number, onFrame: ((frame: Frame) => void) | null, sink: FramePayloadSink | null): void {
+    if ((flags & FLAG_CHECKSUM) === 0) throw new MalformedFrameError('a checksum run ends in a frame without a checksum');
+    if (this.runLength + length > this.options.maxFrameBytes) {
+      throw new MalformedFrameError(`a checksum run longer than ${this.options.maxFrameBytes} bytes`);
+    }
+    const held = this.runBytes;
+    const starts = this.runStarts;
+    const ends = this.runEnds;
+    let crc = 0;
+    for (let i = 0; i < held.length; i++) crc = crc32(held[i], starts[i], ends[i], crc);
+    const trailerAt = start + length - FRAME_TRAILER_BYTES;
+    crc = crc32(bytes, start, trailerAt, crc);
+    const expected = readU32(bytes, trailerAt);
+    if (crc !== expected) {
+      const first = held[0];
+      const at = starts[0];
+      throw new ChecksumError(expected, crc, readU32(first, at + 6) * 0x1_0000_0000 + readU32(first, at + 10)); // the run's first frame
+    }
+    const options = this.options;
+    try {
+      for (let i = 0; i < held.length; i++) {
+        const b = held[i];
+        for (let at = starts[i], end = ends[i]; at < end; ) {
+          const n = readU32(b, at);
+          this.frames++;
+          if (onFrame !== null) onFrame(openFrame(b, at, n, options, true));
+          else openFrameInto(b, at, n, options, sink as FramePayloadSink, true);
+          at += n;
+        }
+      }
+    } finally {
+      held.length = 0;
+      starts.length = 0;
+      ends.length = 0;
+      this.runLength = 0;
+    }
+    this.frames++;
+    if (onFrame !== null) onFrame(openFrame(bytes, start, length, options, true));
+    else openFrameInto(bytes, start, length, options, sink as FramePayloadSink, true);
   }
 
   /**

@@ -11,10 +11,22 @@
 //   included), the payload and the 4-byte trailer when present. The smallest
 //   frame is 14 bytes (empty payload, no checksum).
 // - flags: bits 0-3 protocol version (1); bits 4-6 compression (0 none,
-//   1 LZ4, 2 Zstd); bit 7 checksum present; bits 8-15 reserved, must be zero.
+//   1 LZ4, 2 Zstd); bit 7 checksum present; bit 8 checksum deferred;
+//   bits 9-15 reserved, must be zero.
 // - The CRC-32 trailer is present only when bit 7 is set. It covers bytes
 //   [0, length - 4): the header, length and flags included, and the payload
 //   as sent (compressed, if it is).
+// - Checksum runs (bit 8, sent only to a peer that announced the
+//   'checksum-runs' feature in its handshake): a frame with bit 8 set has no
+//   trailer of its own; it opens or continues a run, and the next frame
+//   with bit 7 set ends the run, its trailer covering every byte of the run,
+//   from the first deferred frame's length field to its own payload's end.
+//   Bits 7 and 8 never both. A run of one frame is a plain checksummed
+//   frame, so a sender coalesces the frames of one write under one CRC and
+//   the receiver checks it with one call instead of one per frame. Nothing
+//   of a run is delivered before its trailer is checked; a run is at most
+//   maxFrameBytes long, and one that ends in a frame without a trailer is
+//   malformed.
 // - Message ids are u64 on the wire; clusterwire keeps them below 2^53 and
 //   refuses larger ones, so that they are exact JavaScript numbers.
 import { crc32 } from './crc32.js';
@@ -49,7 +61,10 @@ export const FLAG_VERSION_MASK = 0x000f;
 export const FLAG_COMPRESSION_SHIFT = 4;
 export const FLAG_COMPRESSION_MASK = 0x0070;
 export const FLAG_CHECKSUM = 0x0080;
-export const FLAG_RESERVED_MASK = 0xff00;
+export const FLAG_DEFERRED = 0x0100;
+export const FLAG_RESERVED_MASK = 0xfe00;
+/** The handshake feature a peer announces when it accepts checksum runs (FLAG_DEFERRED). */
+export const FEATURE_CHECKSUM_RUNS = 'checksum-runs';
 
 const TWO_32 = 0x1_0000_0000;
 /** Largest high word of a message id that keeps it a safe integer. */
@@ -61,6 +76,7 @@ export interface Frame {
   readonly flags: number;
   /** Compression the frame was sent with. */
   readonly compression: CompressionIdValue;
+  /** Covered by a checked CRC-32: its own trailer, or its checksum run's. */
   readonly checksummed: boolean;
   /** The payload: decompressed unless the decoder was told not to. */
   readonly payload: Uint8Array;
@@ -128,6 +144,9 @@ export function checkFramePrefix(length: number, flags: number, maxFrameBytes: n
   if (version !== FRAME_VERSION) throw new UnsupportedVersionError(version, SUPPORTED_FRAME_VERSIONS);
   const compression = (flags & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT;
   if (compression > CompressionId.zstd) throw new UnknownCompressionError(compression);
+  if ((flags & (FLAG_CHECKSUM | FLAG_DEFERRED)) === (FLAG_CHECKSUM | FLAG_DEFERRED)) {
+    throw new MalformedFrameError('a frame cannot both carry a checksum and defer it');
+  }
   const min = flags & FLAG_CHECKSUM ? FRAME_HEADER_BYTES + FRAME_TRAILER_BYTES : FRAME_HEADER_BYTES;
   if (length < min) throw new MalformedFrameError(`length ${length} is below the smallest frame (${min} bytes)`);
 }
@@ -143,13 +162,16 @@ export type FramePayloadSink = (bytes: Uint8Array, start: number, end: number, m
 /**
  * Verifies the checksum (or that none is required) and the message id of a
  * frame whose `length` bytes are all at `bytes[start...]` and whose prefix
- * passed `checkFramePrefix`. Returns the message id.
+ * passed `checkFramePrefix`. Returns the message id. `covered`: the frame
+ * belongs to a checksum run whose trailer was already checked.
  */
-export function verifyFrame(bytes: Uint8Array, start: number, length: number, requireChecksum: boolean): number {
+export function verifyFrame(bytes: Uint8Array, start: number, length: number, requireChecksum: boolean, covered = false): number {
   const checksummed = (bytes[start + 5] & FLAG_CHECKSUM) !== 0;
   const high = readU32(bytes, start + 6);
   const low = readU32(bytes, start + 10);
-  if (checksummed) {
+  if (covered) {
+    // a run's frame: its run's trailer was checked (FrameDecoder)
+  } else if (checksummed) {
     const payloadEnd = start + length - FRAME_TRAILER_BYTES;
     const expected = readU32(bytes, payloadEnd);
     const actual = crc32(bytes, start, payloadEnd);
@@ -162,11 +184,42 @@ export function verifyFrame(bytes: Uint8Array, start: number, length: number, re
 }
 
 /**
+ * For a checksum run whose first (deferred) frame starts at `bytes[start]`
+ * and whose bytes lie in `bytes[start, end)`: checks every frame's prefix
+ * and returns where the run's seal ends, or -1 when `end` comes first.
+ * Throws as checkFramePrefix does, and MalformedFrameError for a run longer
+ * than maxFrameBytes or one that ends in a frame without a trailer.
+ */
+export function findRunEnd(bytes: Uint8Array, start: number, end: number, maxFrameBytes: number): number {
+  let pos = start;
+  while (end - pos >= FRAME_PREFIX_BYTES) {
+    const length = readU32(bytes, pos);
+    const flags = (bytes[pos + 4] << 8) | bytes[pos + 5];
+    checkFramePrefix(length, flags, maxFrameBytes);
+    if (pos + length - start > maxFrameBytes) throw new MalformedFrameError(`a checksum run longer than ${maxFrameBytes} bytes`);
+    if (end - pos < length) return -1;
+    pos += length;
+    if ((flags & FLAG_DEFERRED) !== 0) continue;
+    if ((flags & FLAG_CHECKSUM) === 0) throw new MalformedFrameError('a checksum run ends in a frame without a checksum');
+    return pos;
+  }
+  return -1;
+}
+
+/** Checks the trailer of the whole checksum run `bytes[start, sealEnd)` (see findRunEnd); an error names the run's first frame. */
+export function verifyRun(bytes: Uint8Array, start: number, sealEnd: number): void {
+  const trailerAt = sealEnd - FRAME_TRAILER_BYTES;
+  const expected = readU32(bytes, trailerAt);
+  const actual = crc32(bytes, start, trailerAt);
+  if (expected !== actual) throw new ChecksumError(expected, actual, readU32(bytes, start + 6) * TWO_32 + readU32(bytes, start + 10)); // the run's first frame
+}
+
+/**
  * Completes a frame as `openFrame` does, without making a Frame or a view:
  * hands its payload range to `sink`.
  */
-export function openFrameInto(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions, sink: FramePayloadSink): void {
-  const messageId = verifyFrame(bytes, start, length, options.requireChecksum);
+export function openFrameInto(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions, sink: FramePayloadSink, covered = false): void {
+  const messageId = verifyFrame(bytes, start, length, options.requireChecksum, covered);
   const payloadStart = start + FRAME_HEADER_BYTES;
   const payloadEnd = (bytes[start + 5] & FLAG_CHECKSUM) !== 0 ? start + length - FRAME_TRAILER_BYTES : start + length;
   const compression = ((bytes[start + 5] & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT) as CompressionIdValue;
@@ -184,11 +237,12 @@ export function openFrameInto(bytes: Uint8Array, start: number, length: number, 
  * whose prefix passed `checkFramePrefix`: verifies the checksum, reads the
  * id and inflates the payload.
  */
-export function openFrame(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions): Frame {
-  const messageId = verifyFrame(bytes, start, length, options.requireChecksum);
+export function openFrame(bytes: Uint8Array, start: number, length: number, options: FrameCheckOptions, covered = false): Frame {
+  const messageId = verifyFrame(bytes, start, length, options.requireChecksum, covered);
   const flags = (bytes[start + 4] << 8) | bytes[start + 5];
-  const checksummed = (flags & FLAG_CHECKSUM) !== 0;
-  const payloadEnd = checksummed ? start + length - FRAME_TRAILER_BYTES : start + length;
+  const trailer = (flags & FLAG_CHECKSUM) !== 0;
+  const checksummed = covered || trailer;
+  const payloadEnd = trailer ? start + length - FRAME_TRAILER_BYTES : start + length;
   const compression = ((flags & FLAG_COMPRESSION_MASK) >>> FLAG_COMPRESSION_SHIFT) as CompressionIdValue;
   let payload = new Uint8Array(bytes.buffer, bytes.byteOffset + start + FRAME_HEADER_BYTES, payloadEnd - start - FRAME_HEADER_BYTES);
   if (compression !== CompressionId.none && options.decompress) {
@@ -205,6 +259,7 @@ export function decodeFrame(bytes: Uint8Array, options: Partial<FrameCheckOption
   checkFramePrefix(length, (bytes[4] << 8) | bytes[5], resolved.maxFrameBytes);
   if (bytes.length < length) throw new TruncatedFrameError(length, bytes.length);
   if (bytes.length > length) throw new MalformedFrameError(`${bytes.length - length} bytes after the frame`);
+  if ((((bytes[4] << 8) | bytes[5]) & FLAG_DEFERRED) !== 0) throw new MalformedFrameError('a lone frame cannot defer its checksum');
   return openFrame(bytes, 0, length, resolved);
 }
 
@@ -231,7 +286,8 @@ export function sealFrame(
 
 /**
  * Writes the 14-byte frame header at `offset` (length, flags, message id)
- * and returns the frame length; the trailer is the caller's.
+ * and returns the frame length; the trailer is the caller's. `deferred`
+ * (without `checksum`): the frame leaves its checksum to the run's trailer.
  */
 export function writeFrameHeader(
   target: Uint8Array,
@@ -240,16 +296,31 @@ export function writeFrameHeader(
   payloadBytes: number,
   checksum: boolean,
   compression: CompressionIdValue = CompressionId.none,
+  deferred = false,
 ): number {
   const length = frameLength(payloadBytes, checksum);
   writeU32(target, offset, length);
-  const flags = FRAME_VERSION | (compression << FLAG_COMPRESSION_SHIFT) | (checksum ? FLAG_CHECKSUM : 0);
+  const flags = FRAME_VERSION | (compression << FLAG_COMPRESSION_SHIFT) | (checksum ? FLAG_CHECKSUM : deferred ? FLAG_DEFERRED : 0);
   target[offset + 4] = flags >>> 8;
   target[offset + 5] = flags;
   const high = (messageId / TWO_32) >>> 0; // ids are non-negative safe integers
   writeU32(target, offset + 6, high);
   writeU32(target, offset + 10, messageId - high * TWO_32);
   return length;
+}
+
+/**
+ * Ends a checksum run: the frame at `sealAt` (the run's last, deferred)
+ * becomes its seal, four bytes longer, with the CRC-32 of
+ * `target[runStart, trailerAt)` written at `trailerAt`, the seal's end.
+ * The caller has room for the trailer there.
+ */
+export function sealRun(target: Uint8Array, runStart: number, sealAt: number, trailerAt: number): void {
+  writeU32(target, sealAt, readU32(target, sealAt) + FRAME_TRAILER_BYTES);
+  const flags = (((target[sealAt + 4] << 8) | target[sealAt + 5]) & ~FLAG_DEFERRED) | FLAG_CHECKSUM;
+  target[sealAt + 4] = flags >>> 8;
+  target[sealAt + 5] = flags;
+  writeU32(target, trailerAt, crc32(target, runStart, trailerAt));
 }
 
 /** Checks a message id before it is written: a safe, non-negative integer. */

@@ -6,11 +6,14 @@
 // Decode: a buffer of whole frames -> per frame its checked envelope or a
 // typed error; a frame whose length or flags are wrong ends the batch
 // (the stream has lost its framing), a partial frame at the end is left for
-// the next batch.
+// the next batch, and so is a checksum run whose seal is not in the batch.
 import {
   checkFramePrefix,
+  findRunEnd,
+  FLAG_DEFERRED,
   FRAME_PREFIX_BYTES,
   openFrame,
+  verifyRun,
   readU32,
   type FrameCheckOptions,
 } from '../shared/frame.js';
@@ -109,21 +112,15 @@ export function decodeFrames(task: DecodeBatchTask, owned: ArrayBuffer[] | null)
   const end = bytes.length;
   let pos = 0;
   let fatal: TaskError | null = null;
-  while (end - pos >= FRAME_PREFIX_BYTES) {
-    const length = readU32(bytes, pos);
-    const flags = (bytes[pos + 4] << 8) | bytes[pos + 5];
-    try {
-      checkFramePrefix(length, flags, check.maxFrameBytes);
-    } catch (error) {
-      fatal = taskError(frames.length, error, ErrorCode.MALFORMED_FRAME);
-      break;
-    }
-    if (end - pos < length) break;
-    const messageId = readU32(bytes, pos + 6) * 0x1_0000_0000 + readU32(bytes, pos + 10);
+  /** Reads one whole frame; `covered`: its checksum run was checked, with `runError` as the result. */
+  const decodeOne = (at: number, length: number, covered: boolean, runError: unknown): void => {
+    const flags = (bytes[at + 4] << 8) | bytes[at + 5];
+    const messageId = readU32(bytes, at + 6) * 0x1_0000_0000 + readU32(bytes, at + 10);
     let envelope: Envelope | null = null;
     let error: TaskError | null = null;
     try {
-      let frame = openFrame(bytes, pos, length, check);
+      if (runError !== null) throw runError;
+      let frame = openFrame(bytes, at, length, check, covered);
       if (owned !== null && frame.compression !== CompressionId.none && check.decompress) {
         const own = new Uint8Array(frame.payload.length);
         own.set(frame.payload);
@@ -134,8 +131,37 @@ export function decodeFrames(task: DecodeBatchTask, owned: ArrayBuffer[] | null)
     } catch (e) {
       error = taskError(frames.length, e, ErrorCode.MALFORMED_ENVELOPE);
     }
-    frames.push({ offset: pos, length, messageId, flags, envelope, error });
-    pos += length;
+    frames.push({ offset: at, length, messageId, flags, envelope, error });
+  };
+  while (end - pos >= FRAME_PREFIX_BYTES) {
+    const length = readU32(bytes, pos);
+    const flags = (bytes[pos + 4] << 8) | bytes[pos + 5];
+    let runEnd = -1;
+    try {
+      checkFramePrefix(length, flags, check.maxFrameBytes);
+      if ((flags & FLAG_DEFERRED) !== 0) runEnd = findRunEnd(bytes, pos, end, check.maxFrameBytes);
+    } catch (error) {
+      fatal = taskError(frames.length, error, ErrorCode.MALFORMED_FRAME);
+      break;
+    }
+    if (end - pos < length) break;
+    if ((flags & FLAG_DEFERRED) === 0) {
+      decodeOne(pos, length, false, null);
+      pos += length;
+      continue;
+    }
+    if (runEnd < 0) break; // the run's seal is not here yet: the whole run waits for the next batch
+    let runError: unknown = null;
+    try {
+      verifyRun(bytes, pos, runEnd);
+    } catch (error) {
+      runError = error; // every frame of the run fails with it
+    }
+    while (pos < runEnd) {
+      const n = readU32(bytes, pos);
+      decodeOne(pos, n, true, runError);
+      pos += n;
+    }
   }
   return { frames, consumed: pos, fatal };
 }

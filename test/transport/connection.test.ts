@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { Transport, type TransportOptionsInput } from '../../src/main/transport/transport.js';
 import type { Connection } from '../../src/main/transport/connection.js';
 import type { Envelope } from '../../src/shared/envelope/index.js';
-import { encodeFrame, writeU32 } from '../../src/shared/frame.js';
+import { encodeFrame, FEATURE_CHECKSUM_RUNS, FLAG_CHECKSUM, FLAG_DEFERRED, readU32, writeU32 } from '../../src/shared/frame.js';
 import { BackpressureError, ClusterwireError, HandshakeRejectedError } from '../../src/shared/errors.js';
 import { makePki } from '../support/certs.js';
 import { until } from '../support/until.js';
@@ -96,6 +96,31 @@ describe('transport over TCP', () => {
     for (let i = 0; i < 500; i++) conn.send({ type: 'Message', topic: 't', payload: text('x') });
     await until(() => a.inbox.length === 500);
     expect(writes).toBe(1);
+  });
+
+  it('shares one CRC trailer among the frames of a write with a peer that reads checksum runs, unless told not to', async () => {
+    for (const checksumRunBytes of [16_384, 0]) {
+      const a = await node({ nodeId: 'a' });
+      const b = await node({ nodeId: 'b', connection: { checksumRunBytes } }, false);
+      const conn = await b.transport.connect('127.0.0.1', a.port);
+      expect(conn.session?.capabilities.features).toContain(FEATURE_CHECKSUM_RUNS);
+      const flags: number[] = [];
+      const write = conn.socket.write.bind(conn.socket);
+      conn.socket.write = ((...args: Parameters<typeof write>) => {
+        const bytes = args[0] as Uint8Array;
+        for (let at = 0; at < bytes.length; at += readU32(bytes, at)) flags.push(bytes[at + 5] | (bytes[at + 4] << 8));
+        return write(...args);
+      }) as typeof conn.socket.write;
+      for (let i = 0; i < 500; i++) conn.send({ type: 'Message', topic: 't', payload: text(`m${i}`) });
+      await until(() => a.inbox.length === 500);
+      expect(a.inbox.map((e) => new TextDecoder().decode((e.body as { payload: Uint8Array }).payload))).toEqual(Array.from({ length: 500 }, (_, i) => `m${i}`));
+      const sealed = flags.filter((f) => f & FLAG_CHECKSUM).length;
+      const deferred = flags.filter((f) => f & FLAG_DEFERRED).length;
+      expect(sealed + deferred).toBe(500);
+      if (checksumRunBytes > 0) expect(sealed).toBeLessThan(10); // 500 frames of ~100 bytes: a few runs of 16 KiB
+      else expect(deferred).toBe(0);
+      await Promise.all(open.splice(0).map((t) => t.close()));
+    }
   });
 
   it('refuses a cluster mismatch and a wrong secret, with the reason on both sides', async () => {

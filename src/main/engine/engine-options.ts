@@ -34,13 +34,13 @@ export interface EngineOptions {
   /** Batches queued or running in workers at most; beyond this, batches run inline. Default workers * 4. */
   readonly maxQueuedBatches: number;
   /** How frames are encoded (compression, checksum, limits): as FrameEncoder takes them. */
-  readonly frame: Readonly<Required<Omit<FrameEncoderOptions, 'initialBytes'>>>;
+  readonly frame: Readonly<Required<Omit<FrameEncoderOptions, 'initialBytes' | 'checksumRunBytes'>>>;
 }
 
 export type EngineOptionsInput = Partial<Omit<EngineOptions, 'offloadMinBytes' | 'frame'>> & {
   /** One threshold for every kind, or some kinds' thresholds. */
   readonly offloadMinBytes?: number | Partial<Record<OffloadKind, number>>;
-  readonly frame?: Omit<FrameEncoderOptions, 'initialBytes'>;
+  readonly frame?: Omit<FrameEncoderOptions, 'initialBytes' | 'checksumRunBytes'>;
 };
 
 export const MAX_ENGINE_WORKERS = 64;

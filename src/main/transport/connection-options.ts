@@ -21,6 +21,14 @@ export interface ConnectionOptions {
   readonly checksum: boolean;
   /** Refuse frames without a CRC-32 trailer. Default true; false on a Transport with TLS. */
   readonly requireChecksum: boolean;
+  /**
+   * With checksums on, frames written together share one CRC-32 trailer
+   * over up to about this many bytes (a checksum run, src/shared/frame.ts),
+   * when the peer announced it accepts runs: one checksum call per run
+   * instead of one per frame on each side. 0 gives every frame its own
+   * trailer. Default 16 384.
+   */
+  readonly checksumRunBytes: number;
   readonly compression: CompressionName;
   readonly compressMinBytes: number;
   readonly maxFrameBytes: number;
@@ -66,6 +74,7 @@ export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
   backpressure: 'wait',
   checksum: true,
   requireChecksum: true,
+  checksumRunBytes: 16 * 1024,
   compression: 'none',
   compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
@@ -110,6 +119,7 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput = {}): Co
   positive('connectionCreditBytes', o.connectionCreditBytes);
   positive('streamHighWaterMarkBytes', o.streamHighWaterMarkBytes);
   positive('pacingWindowBytes', o.pacingWindowBytes, true);
+  positive('checksumRunBytes', o.checksumRunBytes, true);
   if (o.pacingWindowBytes > 0 && o.pacingWindowBytes < 2 * o.chunkBytes) throw new InvalidConfigError('pacingWindowBytes', 'must be 0 (off) or at least 2 * chunkBytes');
   if (o.chunkBytes < MIN_CHUNK_BYTES || o.chunkBytes > o.maxFrameBytes - CHUNK_FRAME_OVERHEAD_BYTES) {
     throw new InvalidConfigError('chunkBytes', `must be in [${MIN_CHUNK_BYTES}, maxFrameBytes - ${CHUNK_FRAME_OVERHEAD_BYTES}]`);

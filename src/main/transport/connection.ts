@@ -69,6 +69,7 @@ import {
 } from '../../shared/errors.js';
 import { decodePayload, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
 import { FrameDecoder } from '../../shared/frame-decoder.js';
+import { FEATURE_CHECKSUM_RUNS } from '../../shared/frame.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
 import type { HandshakeAcceptor } from './handshake-acceptor.js';
 import type { HandshakeInitiator } from './handshake-initiator.js';
@@ -513,6 +514,9 @@ export class Connection {
     this.handshakeTimer = null;
     if (step.status === 'established') {
       this.session = step.session;
+      if (this.options.checksum && this.options.checksumRunBytes > 0 && step.session.capabilities.features.includes(FEATURE_CHECKSUM_RUNS)) {
+        this.outbound.useChecksumRuns(this.options.checksumRunBytes);
+      }
       this.setState('active');
       this.socket.setTimeout(this.options.idleTimeoutMs);
       this.handlers.onEstablished?.(this, step.session);

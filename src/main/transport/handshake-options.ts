@@ -117,6 +117,13 @@ export function resolveHandshakeOptions(input: HandshakeOptionsInput): Handshake
   });
 }
 
+/** `options` announcing `feature` too (once). */
+export function withFeature(options: HandshakeOptions, feature: string): HandshakeOptions {
+  const c = options.capabilities;
+  if (c.features.includes(feature)) return options;
+  return Object.freeze({ ...options, capabilities: Object.freeze({ ...c, features: [...c.features, feature] }) });
+}
+
 /** True when `s` is a string of 1..255 (or 0..255 when `allowEmpty`) UTF-8 bytes without lone surrogates. */
 export function isWireName(s: unknown, allowEmpty: boolean): s is string {
   if (typeof s !== 'string') return false;

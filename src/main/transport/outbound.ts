@@ -85,7 +85,7 @@ export class Outbound {
   readonly #directWriteBytes: number;
   readonly #maxMessageBytes: number;
   readonly #checksum: boolean;
-  readonly #encoderOptions: FrameEncoderOptions;
+  #encoderOptions: FrameEncoderOptions;
   /** Chunk envelopes must fit the frames the peer accepts. */
   readonly #pieceOptions: FrameEncoderOptions;
   #direct: FrameEncoder;
@@ -172,13 +172,12 @@ export class Outbound {
       this.#blockBytes === 0 &&
       socketBytes < this.#chunkBytes
     ) {
-      const before = direct.pendingBytes;
       const length = direct.append(envelope);
       if (length > this.#chunkBytes) {
-        const taken = direct.take();
+        const [before, frame] = direct.takeSplitLast();
         this.#direct = new FrameEncoder(this.#encoderOptions); // let go of the buffer sized for the long frame
-        this.#scheduleFrame(taken.subarray(before), envelope, priority);
-        return before > 0 ? taken.subarray(0, before) : null;
+        this.#scheduleFrame(frame, envelope, priority);
+        return before.length > 0 ? before : null;
       }
       return direct.pendingBytes >= this.#directWriteBytes ? direct.takeForWrite() : null;
     }
@@ -255,6 +254,18 @@ export class Outbound {
     return this.#standInBytes.subarray(0, length);
   }
 
+  /**
+   * Lets the frames of the direct and block encoders share CRC trailers in
+   * runs of up to `bytes` (FrameEncoder's checksumRunBytes): for a peer that
+   * announced FEATURE_CHECKSUM_RUNS. Pieces of chunked envelopes keep their
+   * own trailers.
+   */
+  useChecksumRuns(bytes: number): void {
+    this.#encoderOptions = { ...this.#encoderOptions, checksumRunBytes: bytes };
+    this.#direct.checksumRuns(bytes);
+    for (const block of this.#blocks) block?.checksumRuns(bytes);
+  }
+
   /** True for direct frames whose buffer comes back once written (recycle). */
   recyclable(bytes: Uint8Array): boolean {
     return this.#direct.owns(bytes);
@@ -304,11 +315,10 @@ export class Outbound {
       return;
     }
     // The frame would make the block longer than a chunk: the block leaves without it.
-    const taken = encoder.take();
+    const [block, frame] = encoder.takeSplitLast();
     this.#blockBytes -= before;
-    if (before > 0) this.scheduler.enqueue(taken.subarray(0, before), priority);
-    const frame = taken.subarray(before, before + length);
-    if (length <= this.#chunkBytes) {
+    if (block.length > 0) this.scheduler.enqueue(block, priority);
+    if (frame.length <= this.#chunkBytes) {
       this.scheduler.enqueue(frame, priority);
       return;
     }

@@ -18,7 +18,8 @@ import { once } from 'node:events';
 import { ClusterwireError, InvalidConfigError, PeerUnavailableError } from '../../shared/errors.js';
 import { HandshakeAcceptor, createReplayCache } from './handshake-acceptor.js';
 import { HandshakeInitiator } from './handshake-initiator.js';
-import { resolveHandshakeOptions, type HandshakeOptions, type HandshakeOptionsInput } from './handshake-options.js';
+import { resolveHandshakeOptions, withFeature, type HandshakeOptions, type HandshakeOptionsInput } from './handshake-options.js';
+import { FEATURE_CHECKSUM_RUNS } from '../../shared/frame.js';
 import type { HandshakeDeps, HandshakeSession } from './handshake.js';
 import type { NonceCache } from './nonce-cache.js';
 import { Connection, counterFrom, type ConnectionHandlers, type MessageIds } from './connection.js';
@@ -88,7 +89,8 @@ export class Transport {
     private readonly handlers: TransportHandlers,
     private readonly deps: HandshakeDeps = PRODUCTION_DEPS,
   ) {
-    this.handshake = resolveHandshakeOptions(options);
+    // Every connection reads checksum runs (frame.ts); the announcement lets peers send them.
+    this.handshake = withFeature(resolveHandshakeOptions(options), FEATURE_CHECKSUM_RUNS);
     this.tls = options.tls ?? null;
     // Under TLS the record layer authenticates every byte: frames go without
     // the CRC-32 trailer unless the options ask for it (a trailer that is

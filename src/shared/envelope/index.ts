@@ -26,6 +26,7 @@ import {
   FRAME_HEADER_BYTES,
   FRAME_TRAILER_BYTES,
   sealFrame,
+  sealRun,
   writeFrameHeader,
   writeU32,
   type Frame,
@@ -113,6 +114,14 @@ export interface FrameEncoderOptions {
   maxFrameBytes?: number;
   /** First buffer size; later buffers follow what was used. Default 64 KiB. */
   initialBytes?: number;
+  /**
+   * With checksums on, frames appended one after another share one CRC
+   * trailer (a checksum run, frame.ts) of up to about this many bytes: the
+   * receiver checks a write's frames with one call instead of one each.
+   * Only for a peer that announced FEATURE_CHECKSUM_RUNS. Default 0: every
+   * frame has its own trailer.
+   */
+  checksumRunBytes?: number;
 }
 
 /**
@@ -140,6 +149,18 @@ export class FrameEncoder {
   private readonly handedOut = new Set<ArrayBufferLike>();
   /** Buffers given back: the next takes continue in them. */
   private readonly spare: Uint8Array[] = [];
+  /** Checksum runs (see checksumRunBytes); 0: off. */
+  private runLimit: number;
+  /** Where the open run's first frame starts in the buffer; -1: no run open. */
+  private runStart = -1;
+  /**
+   * Where the last frame appended starts (-1: none, or not in the buffer),
+   * where its run starts, and where the frame before it in that run starts
+   * (-1: it began its run, or runs are off). Its run may be sealed already.
+   */
+  private lastStart = -1;
+  private lastRunStart = -1;
+  private previousStart = -1;
 
   constructor(options: FrameEncoderOptions = {}) {
     this.compression = CompressionId[options.compression ?? 'none'];
@@ -148,7 +169,20 @@ export class FrameEncoder {
     this.checksum = options.checksum ?? true;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.initialBytes = options.initialBytes ?? 64 * 1024;
+    this.runLimit = 0;
+    this.checksumRuns(options.checksumRunBytes ?? 0);
     this.writer = new Writer(TABLE_COUNT, this.initialBytes);
+  }
+
+  /**
+   * Turns checksum runs on (a positive length, see checksumRunBytes) or off
+   * (0) for the frames appended from now on. Without checksums there is
+   * nothing to share, and runs stay off.
+   */
+  checksumRuns(bytes: number): void {
+    if (!(Number.isSafeInteger(bytes) && bytes >= 0)) throw new RangeError(`checksumRunBytes must be a non-negative integer, got ${bytes}`);
+    this.sealOpenRun();
+    this.runLimit = this.checksum ? bytes : 0;
   }
 
   /** Frames waiting in the current buffer. */
@@ -156,12 +190,16 @@ export class FrameEncoder {
     return this.frames;
   }
 
-  /** Bytes waiting: the current buffer's and those of the views appended by reference. */
+  /** Bytes waiting: the current buffer's, those of the views appended by reference, and the open run's trailer. */
   get pendingBytes(): number {
-    return this.writer.pos + this.lentBytes;
+    return this.writer.pos + this.lentBytes + (this.runStart >= 0 ? FRAME_TRAILER_BYTES : 0);
   }
 
-  /** Appends one envelope as one frame. Returns the frame's length. */
+  /**
+   * Appends one envelope as one frame. Returns the bytes it added to
+   * pendingBytes: the frame's length, less the trailer when it joins an open
+   * checksum run (the run shares one).
+   */
   append(envelope: Envelope): number {
     const id = envelope.header.messageId;
     checkMessageId(id);
@@ -192,12 +230,8 @@ export class FrameEncoder {
       }
       const length = FRAME_HEADER_BYTES + payloadBytes + (this.checksum ? FRAME_TRAILER_BYTES : 0);
       if (length > this.maxFrameBytes) throw new FrameTooLargeError(length, this.maxFrameBytes);
-      if (this.checksum) sink.ensure(FRAME_TRAILER_BYTES);
-      sealFrame(sink.buf, start, id, payloadBytes, this.checksum, compression);
-      sink.pos = start + length;
-      this.frames++;
       if (body.type === 'Message' && compression === CompressionId.none) this.keepTemplate(body.topic, body.payload, start + FRAME_HEADER_BYTES, payloadBytes);
-      return length;
+      return this.finishFrame(start, id, payloadBytes, length, compression);
     } catch (error) {
       sink.rewind(start); // nothing of a failed frame stays
       throw error;
@@ -216,6 +250,7 @@ export class FrameEncoder {
   appendSplit(envelope: Envelope, standIn: Uint8Array, tail: readonly Uint8Array[]): number {
     const id = envelope.header.messageId;
     checkMessageId(id);
+    this.sealOpenRun(); // the bytes before the head become a segment: final
     let tailBytes = 0;
     for (let i = 0; i < tail.length; i++) tailBytes += tail[i].length;
     if (tailBytes !== standIn.length) throw new RangeError(`tail of ${tailBytes} bytes for a stand-in of ${standIn.length}`);
@@ -247,6 +282,8 @@ export class FrameEncoder {
         sink.pos += FRAME_TRAILER_BYTES;
       }
       this.frames++;
+      this.lastStart = -1; // not one range of the buffer: takeSplitLast does not apply
+      this.previousStart = -1;
       return length;
     } catch (error) {
       sink.rewind(start);
@@ -273,10 +310,45 @@ export class FrameEncoder {
     b.set(head, at);
     writeHeaderStruct(sink, at + t.headerAt, header); // checks every field; nothing is kept if it throws
     b.set(payload, at + head.length);
-    sealFrame(b, start, header.messageId, payloadBytes, this.checksum);
-    sink.pos = start + length;
+    return this.finishFrame(start, header.messageId, payloadBytes, length, CompressionId.none);
+  }
+
+  /**
+   * Completes the frame whose payload is in place after its header slot at
+   * `start`: its own trailer, or a place in the open checksum run. The room
+   * for a trailer is reserved either way (a run's last frame takes it).
+   * Returns what pendingBytes grew by.
+   */
+  private finishFrame(start: number, id: number, payloadBytes: number, length: number, compression: CompressionIdValue): number {
+    const sink = this.writer;
+    if (this.checksum) sink.ensure(FRAME_TRAILER_BYTES);
     this.frames++;
-    return length;
+    if (this.runLimit === 0) {
+      sealFrame(sink.buf, start, id, payloadBytes, this.checksum, compression);
+      sink.pos = start + length;
+      this.lastStart = start;
+      this.previousStart = -1;
+      return length;
+    }
+    writeFrameHeader(sink.buf, start, id, payloadBytes, false, compression, true);
+    sink.pos = start + FRAME_HEADER_BYTES + payloadBytes;
+    const joins = this.runStart >= 0;
+    if (!joins) this.runStart = start;
+    this.previousStart = joins ? this.lastStart : -1;
+    this.lastStart = start;
+    this.lastRunStart = this.runStart;
+    if (sink.pos - this.runStart >= this.runLimit) this.sealOpenRun();
+    return joins ? length - FRAME_TRAILER_BYTES : length;
+  }
+
+  /** Ends the open checksum run, if any: its last frame takes the trailer. */
+  private sealOpenRun(): void {
+    if (this.runStart < 0) return;
+    const sink = this.writer;
+    sink.ensure(FRAME_TRAILER_BYTES);
+    sealRun(sink.buf, this.runStart, this.lastStart, sink.pos);
+    sink.pos += FRAME_TRAILER_BYTES;
+    this.runStart = -1;
   }
 
   /**
@@ -302,6 +374,36 @@ export class FrameEncoder {
       headerAt,
       uncompressed: this.compression === CompressionId.none || n < this.compressMinBytes,
     };
+  }
+
+  /**
+   * take(), as two parts: the frames before the last one appended, and that
+   * last frame on its own (each part whole frames, checksum runs sealed). A
+   * caller uses it to send the last frame another way (it was too long for
+   * where the others go). Throws when the last thing appended was split
+   * (appendSplit) or nothing was appended.
+   */
+  takeSplitLast(): [before: Uint8Array, last: Uint8Array] {
+    let at = this.lastStart;
+    if (at < 0 || this.segments.length > 0) throw new RangeError('takeSplitLast: the last frame is not in the buffer');
+    if (this.previousStart >= 0) {
+      // The last frame shares a run with frames before it: that run now ends
+      // with the frame before the last, whose trailer goes where the last
+      // frame began; the last frame moves on by a trailer's length.
+      const sink = this.writer;
+      const end = sink.pos;
+      sink.ensure(FRAME_TRAILER_BYTES);
+      const b = sink.buf;
+      b.copyWithin(at + FRAME_TRAILER_BYTES, at, end);
+      sealRun(b, this.lastRunStart, this.previousStart, at);
+      at += FRAME_TRAILER_BYTES;
+      sink.pos = end + FRAME_TRAILER_BYTES;
+      this.lastStart = at;
+      if (this.runStart >= 0) this.runStart = at; // still open: a run of the last frame alone, sealed by the take
+      else writeU32(b, sink.pos - FRAME_TRAILER_BYTES, crc32(b, at, sink.pos - FRAME_TRAILER_BYTES)); // sealed: its trailer now covers it alone
+    }
+    const all = this.takeBuffer();
+    return [all.subarray(0, at), all.subarray(at)];
   }
 
   /** The frames appended since the last take, as one buffer now owned by the caller. */
@@ -358,6 +460,9 @@ export class FrameEncoder {
 
   /** The buffer as written, handed over; writing continues in a new one. */
   private takeBuffer(): Uint8Array {
+    this.sealOpenRun();
+    this.lastStart = -1;
+    this.previousStart = -1;
     const used = this.writer.pos;
     this.frames = 0;
     return this.writer.take(Math.max(this.initialBytes, nextPowerOfTwo(used)), this.spare.pop() ?? null);
