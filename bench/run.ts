@@ -1,4 +1,5 @@
-// `npm run bench`: the foundation suites (codec with and without CRC,
+// `npm run bench`: the foundation suites (codec with CRC per frame, in
+// checksum runs, and without,
 // checksums, compression). Each suite runs in its own process, so one
 // suite's type feedback cannot slow another's code down. Prints each table
 // and writes bench/results/foundation.{md,json}.
@@ -18,6 +19,12 @@ interface Section {
 
 const SUITES: Record<string, () => Promise<Section[]>> = {
   'codec-crc': async () => [{ heading: 'Codec, CRC-32 on (the default on plain TCP)', rows: await runTasks(codecTasks({ checksum: true, label: '' }), suiteOptions()) }],
+  'codec-runs': async () => [
+    {
+      heading: 'Codec, CRC-32 in checksum runs of 16 KiB (what connections send to peers that accept runs)',
+      rows: await runTasks(codecTasks({ checksum: true, label: ' (CRC runs)', checksumRunBytes: 16 * 1024 }), suiteOptions()),
+    },
+  ],
   'codec-nocrc': async () => [
     { heading: 'Codec, CRC-32 off (under TLS, whose record MAC covers the bytes)', rows: await runTasks(codecTasks({ checksum: false, label: ' (no CRC)' }), suiteOptions()) },
   ],

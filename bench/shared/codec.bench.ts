@@ -36,7 +36,8 @@ function baselineEncode(target: Uint8Array, view: DataView, offset: number, id: 
   return offset + length;
 }
 
-export function codecTasks(options: { checksum: boolean; label: string }): Task[] {
+/** `checksumRunBytes`: frames share CRC trailers in runs of that length (FrameEncoder), as connections send them. */
+export function codecTasks(options: { checksum: boolean; label: string; checksumRunBytes?: number }): Task[] {
   const tasks: Task[] = [];
   for (const size of CODEC_SIZES) {
     const group = sizeLabel(size);
@@ -59,7 +60,7 @@ export function codecTasks(options: { checksum: boolean; label: string }): Task[
         for (let i = 0; i < batch; i++) at = baselineEncode(out, view, at, i + 1, payload);
       },
     });
-    const encoder = new FrameEncoder({ checksum: options.checksum });
+    const encoder = new FrameEncoder({ checksum: options.checksum, checksumRunBytes: options.checksumRunBytes ?? 0 });
     tasks.push({
       name: `encode envelope + frame${options.label}`,
       group,
@@ -113,7 +114,7 @@ export function codecTasks(options: { checksum: boolean; label: string }): Task[
         decoder.each(stream, onFrame);
       },
     });
-    if (options.checksum) {
+    if (options.checksum && options.checksumRunBytes === undefined) {
       // The schema alone: envelopes written into one reused buffer and read back, no frame, no CRC.
       const writer = new Writer(TABLE_COUNT, (size + 256) * batch);
       tasks.push({
