@@ -20,7 +20,9 @@
 // envelope straight into a FrameEncoder; the frames queued before the process
 // next yields (the synchronous code and the promise continuations it
 // triggers) leave in one socket write, flushed from process.nextTick: a burst
-// costs one syscall, and a lone request waits for nothing. Otherwise (the
+// costs one syscall, and a lone request waits for nothing. When the handshake
+// showed that the peer accepts checksum runs, frames written together share
+// CRC trailers (connection option checksumRunBytes). Otherwise (the
 // socket backed up, something already scheduled, an envelope longer than
 // chunkBytes) the envelope goes to the SendScheduler by priority, large ones
 // cut into Chunk pieces. The scheduler is pumped at the end of each turn and

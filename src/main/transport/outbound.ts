@@ -26,6 +26,12 @@
 //              bytes) has it queued by reference, as a SplitEnvelope, not
 //              copied into the encoded envelope.
 //
+// With a peer that accepts checksum runs (useChecksumRuns), the direct and
+// block encoders let the frames they gather share one CRC trailer per run
+// (FrameEncoder's checksumRunBytes); every buffer they hand out ends with its
+// runs sealed, so a block or a write is whole frames. Pieces keep a trailer
+// each: they are long enough for one native CRC call to pay.
+//
 // Pieces are framed without copying their bytes (FrameEncoder.appendSplit):
 // a piece leaves as its Chunk frame's head, views of the envelope bytes it
 // carries, and its trailer, in one gathered write; with compression on, the
