@@ -37,7 +37,12 @@ function framesOf(bytes: Uint8Array): Array<[number, number, number]> {
   return out;
 }
 
-/** Feeds `bytes` cut every `step` bytes; returns the ids and payload hex of what was delivered, and the error if any. */
+/**
+ * Feeds `bytes` cut every `step` bytes; returns the ids and payload hex of
+ * what was delivered, and the error if any. Every delivered frame's buffer is
+ * given back (reuse), as a connection does after copying a piece out: frames
+ * held in a run must survive that.
+ */
 function receive(bytes: Uint8Array, step: number, decoder = new FrameDecoder()): { got: string[]; error: unknown } {
   const got: string[] = [];
   try {
@@ -45,6 +50,7 @@ function receive(bytes: Uint8Array, step: number, decoder = new FrameDecoder()):
       decoder.eachPayload(bytes.subarray(at, Math.min(bytes.length, at + step)), (b, start, end, id) => {
         const e = decodePayload(b, start, end, id);
         got.push(`${id}:${Buffer.from((e.body as { payload: Uint8Array }).payload).toString('hex')}`);
+        decoder.reuse(b);
       });
     }
     decoder.end();
