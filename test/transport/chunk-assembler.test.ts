@@ -1,6 +1,8 @@
 // The chunk assembler: reassembly, each refusal with its typed error, the
 // bounds (size, count, bytes), idle timeouts, options.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { PROPERTY_RUNS, propertySeed } from '../support/arbitrary.js';
 import {
   ChunkSequenceError,
   ClusterwireError,
@@ -207,5 +209,89 @@ describe('resolveChunkAssemblerOptions', () => {
   ])('names %s when it is invalid', (field, input) => {
     expect(() => resolveChunkAssemblerOptions(input)).toThrow(InvalidConfigError);
     expect(() => resolveChunkAssemblerOptions(input)).toThrow(new RegExp(`invalid option ${field}`));
+  });
+});
+
+describe('ChunkAssembler buffers given back (recycle)', () => {
+  /** Pushes message `id` of `total` bytes (filled with `fill`) in pieces of `piece`; returns the whole. */
+  function assemble(a: ChunkAssembler, id: number, total: number, piece: number, fill: number): Uint8Array {
+    const bytes = new Uint8Array(total).map((_, i) => (i * 7 + fill) & 0xff);
+    let out: Uint8Array | null = null;
+    for (let at = 0; at < total; at += piece) out = a.push(chunk(id, at, total, bytes.subarray(at, Math.min(total, at + piece))), 0);
+    expect(out).toEqual(bytes);
+    return out as Uint8Array;
+  }
+
+  it('reassembles the next message of a fitting size in a buffer given back, and only in one given back', () => {
+    const a = new ChunkAssembler(resolveChunkAssemblerOptions());
+    const first = assemble(a, 1, 1000, 300, 1);
+    const second = assemble(a, 2, 1000, 300, 2); // the first was not given back: a new buffer
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(first[5]).toBe((5 * 7 + 1) & 0xff);
+    a.recycle(first);
+    expect(a.spare).toEqual({ buffers: 1, bytes: 1000 });
+    const third = assemble(a, 3, 900, 300, 3); // fits: in the first's buffer, as a view of its length
+    expect(third.buffer).toBe(first.buffer);
+    expect(third.length).toBe(900);
+    expect(a.spare.buffers).toBe(0);
+    a.recycle(third);
+    const small = assemble(a, 4, 400, 300, 4); // less than half the spare: a buffer of its own
+    expect(small.buffer).not.toBe(first.buffer);
+    const big = assemble(a, 5, 1001, 300, 5); // longer than the spare: its own too
+    expect(big.buffer).not.toBe(first.buffer);
+    expect(a.spare.buffers).toBe(1);
+  });
+
+  it('ignores bytes it did not hand out, a second give-back, and a detached buffer', () => {
+    const a = new ChunkAssembler(resolveChunkAssemblerOptions());
+    a.recycle(new Uint8Array(100));
+    a.recycle(chunk(9, 0, 10, 10).data);
+    const single = a.push(chunk(1, 0, 10, 10), 0) as Uint8Array; // one piece: a copy, not a reassembly buffer
+    a.recycle(single);
+    expect(a.spare.buffers).toBe(0);
+    const whole = assemble(a, 2, 500, 200, 1);
+    a.recycle(whole);
+    a.recycle(whole);
+    expect(a.spare.buffers).toBe(1);
+    const moved = assemble(a, 3, 450, 200, 2); // in the spare
+    structuredClone(moved.buffer, { transfer: [moved.buffer as ArrayBuffer] }); // detaches it
+    a.recycle(moved);
+    expect(moved.buffer.byteLength).toBe(0);
+    expect(a.spare.buffers).toBe(0); // the spare went to message 3, whose detached buffer is not kept
+  });
+
+  it('keeps at most four spare buffers and 16 MiB, and none after clear()', () => {
+    const a = new ChunkAssembler(resolveChunkAssemblerOptions());
+    const wholes = [1, 2, 3, 4, 5, 6].map((id) => a.push(chunk(id, 0, 100, 50), 0) ?? a.push(chunk(id, 50, 100, 50), 0));
+    for (const w of wholes) a.recycle(w as Uint8Array);
+    expect(a.spare).toEqual({ buffers: 4, bytes: 400 });
+    a.clear();
+    expect(a.spare).toEqual({ buffers: 0, bytes: 0 });
+    const big = 9 * 1024 * 1024;
+    const x = a.push(chunk(7, 0, big, 1), 0) ?? a.push(chunk(7, 1, big, big - 1), 0);
+    const y = a.push(chunk(8, 0, big, 1), 0) ?? a.push(chunk(8, 1, big, big - 1), 0);
+    a.recycle(x as Uint8Array);
+    a.recycle(y as Uint8Array);
+    expect(a.spare).toEqual({ buffers: 1, bytes: big });
+  });
+
+  it('every message reassembles exactly whatever is given back when (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ total: fc.integer({ min: 2, max: 3000 }), piece: fc.integer({ min: 1, max: 1200 }), giveBack: fc.boolean() }), { minLength: 1, maxLength: 30 }),
+        (messages) => {
+          const a = new ChunkAssembler(resolveChunkAssemblerOptions());
+          const kept: Array<[Uint8Array, string]> = [];
+          messages.forEach((m, i) => {
+            const whole = assemble(a, i + 1, m.total, Math.min(m.piece, m.total - 1), i);
+            if (m.giveBack) a.recycle(whole);
+            else kept.push([whole, Buffer.from(whole).toString('hex')]);
+          });
+          // messages not given back were never written again
+          for (const [whole, hex] of kept) expect(Buffer.from(whole).toString('hex')).toBe(hex);
+        },
+      ),
+      { numRuns: Math.min(PROPERTY_RUNS, 1000), seed: propertySeed() },
+    );
   });
 });

@@ -142,8 +142,12 @@ export class IncomingTransfer implements TransferEndpoint {
       return;
     }
     this.#working++;
+    const { connection } = this.setup;
     this.#take(chunk.index, chunk.data, chunk.sha256).then(
-      () => this.#working--,
+      () => {
+        this.#working--;
+        connection.recycle(chunk.data); // hashed, written and recorded: nothing refers to the chunk's bytes any more
+      },
       (error: unknown) => {
         this.#working--;
         void this.fail(new TransferFailedError(this.setup.name, `writing chunk ${chunk.index}: ${(error as Error).message}`, { cause: error }), true);

@@ -15,6 +15,12 @@
 //     declared totals together at most maxPartialBytes (the buffer of a
 //     message is allocated, whole, at its first piece, so this bounds the
 //     memory held): ERR_REASSEMBLY_LIMIT.
+// A message's buffer may come back once its reader is done with it
+// (recycle): the next message of a fitting size is reassembled in it instead
+// of a new one. A file transfer reassembles a 1 MiB chunk after another, and
+// without this each is a fresh megabyte for the collector; spares are few and
+// bounded (MAX_SPARE_BUFFERS, MAX_SPARE_BYTES).
+//
 // A message that received no piece for partialTimeoutMs is dropped by
 // tick(now) and its buffer released. The sender may still be sending it: its
 // id is remembered (at most maxPartialMessages ids, oldest forgotten first)
@@ -58,6 +64,12 @@ export const DEFAULT_CHUNK_ASSEMBLER: ChunkAssemblerOptions = Object.freeze({
 const MAX_MESSAGE_LIMIT = 2 ** 32 - 1;
 const DAY_MS = 86_400_000;
 const NO_DROPS: readonly number[] = Object.freeze([]);
+/** Buffers given back and kept for the next messages, at most. */
+const MAX_SPARE_BUFFERS = 4;
+/** Bytes of the spare buffers together, at most. */
+const MAX_SPARE_BYTES = 16 * 1024 * 1024;
+/** Whole messages handed out whose buffers may still come back, at most (the oldest is forgotten). */
+const MAX_HANDED_OUT = 64;
 
 export function resolveChunkAssemblerOptions(input: Partial<ChunkAssemblerOptions> = {}): ChunkAssemblerOptions {
   if (input === null || typeof input !== 'object') throw new InvalidConfigError('options', 'expected an object');
@@ -82,6 +94,11 @@ export class ChunkAssembler {
   readonly #abandoned = new Map<number, { next: number; total: number }>();
   #partialBytes = 0;
   #dropped = 0;
+  /** Buffers of whole messages handed out by push(), until given back or forgotten. */
+  readonly #handedOut = new Set<ArrayBufferLike>();
+  /** Buffers given back, for the next messages. */
+  readonly #spare: Uint8Array[] = [];
+  #spareBytes = 0;
 
   constructor(options: ChunkAssemblerOptions = DEFAULT_CHUNK_ASSEMBLER) {
     this.options = options;
@@ -123,6 +140,7 @@ export class ChunkAssembler {
       partial.lastPieceMs = nowMs;
       if (partial.received < totalBytes) return null;
       this.#release(messageId, partial);
+      this.#handOut(buffer);
       return buffer;
     }
 
@@ -146,11 +164,30 @@ export class ChunkAssembler {
       throw new ReassemblyLimitError('maxPartialBytes', this.options.maxPartialBytes, messageId);
     }
     // not zeroed: pieces arrive in order without gaps, and the buffer is handed out only once full
-    const buffer = uninitializedBytes(totalBytes);
+    const buffer = this.#spareFor(totalBytes) ?? uninitializedBytes(totalBytes);
     buffer.set(data, 0);
     this.#partials.set(messageId, { buffer, received: length, lastPieceMs: nowMs });
     this.#partialBytes += totalBytes;
     return null;
+  }
+
+  /**
+   * Gives back the bytes of a whole message push() returned, once nothing
+   * refers to them any more (no view of them is kept anywhere): a later
+   * message is reassembled in their buffer. Anything else is ignored, and so
+   * is a buffer given back twice or one that was transferred away (detached).
+   */
+  recycle(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!this.#handedOut.delete(buffer) || buffer.byteLength === 0) return;
+    if (this.#spare.length >= MAX_SPARE_BUFFERS || this.#spareBytes + buffer.byteLength > MAX_SPARE_BYTES) return;
+    this.#spare.push(new Uint8Array(buffer));
+    this.#spareBytes += buffer.byteLength;
+  }
+
+  /** Buffers given back and kept, and their bytes. */
+  get spare(): { readonly buffers: number; readonly bytes: number } {
+    return { buffers: this.#spare.length, bytes: this.#spareBytes };
   }
 
   /** Drops messages idle for partialTimeoutMs or longer; returns their ids. */
@@ -179,6 +216,27 @@ export class ChunkAssembler {
     this.#partials.clear();
     this.#abandoned.clear();
     this.#partialBytes = 0;
+    this.#handedOut.clear();
+    this.#spare.length = 0;
+    this.#spareBytes = 0;
+  }
+
+  #handOut(buffer: Uint8Array): void {
+    if (this.#handedOut.size >= MAX_HANDED_OUT) this.#handedOut.delete(this.#handedOut.values().next().value as ArrayBufferLike);
+    this.#handedOut.add(buffer.buffer);
+  }
+
+  /** A spare buffer for a message of `totalBytes`: one at least that long and at most twice, as a view of that length. */
+  #spareFor(totalBytes: number): Uint8Array | null {
+    const spare = this.#spare;
+    for (let i = 0; i < spare.length; i++) {
+      const b = spare[i];
+      if (b.length < totalBytes || b.length > 2 * totalBytes) continue;
+      spare.splice(i, 1);
+      this.#spareBytes -= b.length;
+      return b.length === totalBytes ? b : b.subarray(0, totalBytes);
+    }
+    return null;
   }
 
   #checkPiece(messageId: number, offset: number, expected: number, length: number, totalBytes: number, partial: PartialMessage | undefined): void {

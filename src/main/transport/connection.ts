@@ -293,6 +293,17 @@ export class Connection {
     });
   }
 
+  /**
+   * Gives back a large received message's bytes (an envelope that arrived in
+   * Chunk pieces: any view of them, such as its payload) once nothing refers
+   * to them any more: the next large message is reassembled in their buffer
+   * instead of a new one. Bytes of other messages are ignored. Keeping a view
+   * of the bytes after giving them back sees them overwritten.
+   */
+  recycle(bytes: Uint8Array): void {
+    this.assembler?.recycle(bytes);
+  }
+
   /** Sends what is queued, then closes. */
   close(): void {
     if (this.state === 'closed' || this.state === 'failed' || this.state === 'closing') return;
