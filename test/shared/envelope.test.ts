@@ -410,15 +410,29 @@ describe('frames whose last vector is sent by reference (appendSplit)', () => {
   });
 });
 
-describe('Message envelopes encoded from the previous one (the template path)', () => {
+describe('Message, Request and Response envelopes encoded from the previous one (the template path)', () => {
   // each run encodes up to twelve envelopes twice, some compressed: fewer runs than the cheap properties
   const options = () => ({ numRuns: Math.min(PROPERTY_RUNS, 1000), seed: propertySeed() });
   // few topics and lengths, so that runs of the same shape are common
-  const message = fc.record({
-    header: anyHeader,
-    topic: fc.constantFrom('a', 'topic', 'ünïcode', ''),
-    payload: fc.oneof(fc.constantFrom(0, 1, 64, 700).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))),
-  });
+  const payload = fc.oneof(fc.constantFrom(0, 1, 64, 700).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })));
+  const topic = fc.constantFrom('a', 'topic', 'ünïcode', '');
+  // Request scalars from few values, absent or present, so that equal and unequal shapes both come up
+  const body = fc.oneof(
+    fc.record({ type: fc.constant('Message' as const), topic, payload }),
+    fc.record(
+      {
+        type: fc.constant('Request' as const),
+        topic,
+        payload,
+        idempotent: fc.constantFrom(true, false),
+        attempt: fc.constantFrom(0, 1, 2),
+        timeoutMs: fc.constantFrom(0, 1000, 5000),
+      },
+      { requiredKeys: ['type', 'topic', 'payload'] },
+    ),
+    fc.record({ type: fc.constant('Response' as const), payload }),
+  );
+  const message = fc.record({ header: anyHeader, body });
 
   it('gives byte for byte what a fresh encoder gives each envelope, with and without checksum or compression', () => {
     fc.assert(
@@ -426,7 +440,7 @@ describe('Message envelopes encoded from the previous one (the template path)', 
         const encoder = new FrameEncoder({ checksum, compression: compression as 'none' | 'lz4', compressMinBytes: 512 });
         const expected: Buffer[] = [];
         for (const m of messages) {
-          const envelope: Envelope = { header: m.header, body: { type: 'Message', topic: m.topic, payload: m.payload } };
+          const envelope = { header: m.header, body: m.body } as Envelope;
           encoder.append(envelope);
           expected.push(Buffer.from(encodeMessage(envelope, { checksum, compression: compression as 'none' | 'lz4', compressMinBytes: 512 })));
         }

@@ -143,8 +143,8 @@ export class FrameEncoder {
   private segmentStart = 0;
   /** Bytes of the views in `segments` that are not in the buffer. */
   private lentBytes = 0;
-  /** The last Message envelope encoded (see appendFromTemplate). */
-  private template: MessageTemplate | null = null;
+  /** The last Message, Request and Response envelopes encoded (see appendFromTemplate), by TemplateKind. */
+  private readonly templates: (EnvelopeTemplate | null)[] = [null, null, null];
   /** Buffers takeForWrite() handed out, until given back (recycle). */
   private readonly handedOut = new Set<ArrayBufferLike>();
   /** Buffers given back: the next takes continue in them. */
@@ -204,10 +204,11 @@ export class FrameEncoder {
     const id = envelope.header.messageId;
     checkMessageId(id);
     const body = envelope.body;
-    if (body.type === 'Message') {
-      const t = this.template;
-      const payload = body.payload;
-      if (t !== null && body.topic === t.topic && payload instanceof Uint8Array && payload.length === t.payloadLength && t.uncompressed) {
+    const kind = templateKind(body.type);
+    if (kind >= 0) {
+      const t = this.templates[kind];
+      const payload = (body as { payload?: unknown }).payload;
+      if (t !== null && payload instanceof Uint8Array && payload.length === t.payloadLength && t.uncompressed && sameShape(body, t)) {
         return this.appendFromTemplate(envelope.header, payload, t);
       }
     }
@@ -230,7 +231,7 @@ export class FrameEncoder {
       }
       const length = FRAME_HEADER_BYTES + payloadBytes + (this.checksum ? FRAME_TRAILER_BYTES : 0);
       if (length > this.maxFrameBytes) throw new FrameTooLargeError(length, this.maxFrameBytes);
-      if (body.type === 'Message' && compression === CompressionId.none) this.keepTemplate(body.topic, body.payload, start + FRAME_HEADER_BYTES, payloadBytes);
+      if (kind >= 0 && compression === CompressionId.none) this.keepTemplate(kind, body, start + FRAME_HEADER_BYTES, payloadBytes);
       return this.finishFrame(start, id, payloadBytes, length, compression);
     } catch (error) {
       sink.rewind(start); // nothing of a failed frame stays
@@ -294,10 +295,10 @@ export class FrameEncoder {
   }
 
   /**
-   * A Message with the template's topic and payload length: its envelope is
-   * the template's head with this header written over it, then the payload.
+   * An envelope of the template's shape (sameShape) and payload length: the
+   * template's head with this header written over it, then the payload.
    */
-  private appendFromTemplate(header: Header, payload: Uint8Array, t: MessageTemplate): number {
+  private appendFromTemplate(header: Header, payload: Uint8Array, t: EnvelopeTemplate): number {
     const head = t.head;
     const payloadBytes = head.length + payload.length;
     const length = FRAME_HEADER_BYTES + payloadBytes + (this.checksum ? FRAME_TRAILER_BYTES : 0);
@@ -352,14 +353,16 @@ export class FrameEncoder {
   }
 
   /**
-   * Keeps the Message envelope just written at `bytes[at, at + n)` as the
-   * template for the next ones. Its payload is the last thing in it (the
-   * codec writes a Message's topic, then its payload): the head is what
-   * precedes the payload's bytes.
+   * Keeps the envelope of `body` just written at `bytes[at, at + n)` as the
+   * template of its kind for the next ones. Its payload is the last thing in
+   * it (the codec writes a body's strings, then its payload): the head is
+   * what precedes the payload's bytes.
    */
-  private keepTemplate(topic: string, payload: Uint8Array, at: number, n: number): void {
-    const t = this.template;
-    if (t !== null && t.topic === topic && t.payloadLength === payload.length) return;
+  private keepTemplate(kind: number, body: BodyValue, at: number, n: number): void {
+    const payload = (body as { payload?: unknown }).payload;
+    if (!(payload instanceof Uint8Array)) return;
+    const t = this.templates[kind];
+    if (t !== null && t.payloadLength === payload.length && sameShape(body, t)) return;
     const b = this.writer.buf;
     const end = at + n;
     const headEnd = end - payload.length;
@@ -367,8 +370,13 @@ export class FrameEncoder {
     const root = at + readU32LE(b, at);
     const vtable = root - (readU32LE(b, root) | 0);
     const headerAt = root + (b[vtable + 4] | (b[vtable + 5] << 8)) - at;
-    this.template = {
-      topic,
+    const fields = body as { topic?: string; idempotent?: boolean; attempt?: number; timeoutMs?: number };
+    this.templates[kind] = {
+      type: body.type,
+      topic: fields.topic ?? '',
+      idempotent: fields.idempotent === true,
+      attempt: fields.attempt ?? 0,
+      timeoutMs: fields.timeoutMs ?? 0,
       payloadLength: payload.length,
       head: new Uint8Array(b.subarray(at, headEnd)), // a copy: the encoder's buffers are written again
       headerAt,
@@ -482,14 +490,21 @@ function concat(views: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * The last Message envelope an encoder wrote, kept to encode the next one
- * with the same topic and payload length: such an envelope has the same
- * bytes but for its Header struct and its payload (same tables, vtables,
- * offsets and topic), so it is the head copied, the header written over, and
- * the payload appended.
+ * The last Message, Request or Response envelope an encoder wrote, kept to
+ * encode the next one of the same shape (sameShape: the same type, topic and
+ * scalar fields) and payload length: such an envelope has the same bytes but
+ * for its Header struct and its payload (same tables, vtables, offsets,
+ * topic and scalars), so it is the head copied, the header written over, and
+ * the payload appended. Requests and responses are what request/response
+ * traffic is made of, so each kind has its own.
  */
-interface MessageTemplate {
+interface EnvelopeTemplate {
+  readonly type: string;
   readonly topic: string;
+  /** Request scalars as the codec writes them (false / 0 for the other kinds). */
+  readonly idempotent: boolean;
+  readonly attempt: number;
+  readonly timeoutMs: number;
   readonly payloadLength: number;
   /** The envelope's bytes up to its payload's first byte. */
   readonly head: Uint8Array;
@@ -497,6 +512,26 @@ interface MessageTemplate {
   readonly headerAt: number;
   /** Envelopes of this length are sent uncompressed by this encoder. */
   readonly uncompressed: boolean;
+}
+
+/** The template slot of a body type; -1 for types encoded in full every time. */
+function templateKind(type: string): number {
+  return type === 'Message' ? 0 : type === 'Request' ? 1 : type === 'Response' ? 2 : -1;
+}
+
+/**
+ * True when `body` encodes to the template's bytes but for its payload:
+ * the template's own type, and the same topic and Request scalars as the
+ * codec writes them (a value equal to the template's was checked when the
+ * template was written).
+ */
+function sameShape(body: BodyValue, t: EnvelopeTemplate): boolean {
+  if (body.type !== t.type) return false;
+  if (body.type === 'Response') return true;
+  if ((body as { topic?: unknown }).topic !== t.topic) return false;
+  if (body.type === 'Message') return true;
+  const r = body as { idempotent?: boolean; attempt?: number; timeoutMs?: number };
+  return !!r.idempotent === t.idempotent && (r.attempt ?? 0) === t.attempt && (r.timeoutMs ?? 0) === t.timeoutMs;
 }
 
 /** Buffers a FrameEncoder keeps for reuse, and hands out for writes at most. */
