@@ -169,14 +169,12 @@ export function verifyFrame(bytes: Uint8Array, start: number, length: number, re
   const checksummed = (bytes[start + 5] & FLAG_CHECKSUM) !== 0;
   const high = readU32(bytes, start + 6);
   const low = readU32(bytes, start + 10);
-  if (covered) {
-    // a run's frame: its run's trailer was checked (FrameDecoder)
-  } else if (checksummed) {
+  if (!covered && checksummed) {
     const payloadEnd = start + length - FRAME_TRAILER_BYTES;
     const expected = readU32(bytes, payloadEnd);
     const actual = crc32(bytes, start, payloadEnd);
     if (expected !== actual) throw new ChecksumError(expected, actual, high * TWO_32 + low);
-  } else if (requireChecksum) {
+  } else if (!covered && requireChecksum) {
     throw new ChecksumRequiredError(high * TWO_32 + low);
   }
   if (high > MAX_ID_HIGH) throw new MalformedFrameError(`message id above 2^53 - 1 (high word 0x${high.toString(16)})`);
