@@ -34,7 +34,14 @@ import { ChecksumError, MalformedFrameError, TruncatedFrameError } from './error
 import { crc32 } from './crc32.js';
 import { uninitializedBytes } from './bytes.js';
 
-export type FrameDecoderOptions = Partial<FrameCheckOptions>;
+export interface FrameDecoderOptions extends Partial<FrameCheckOptions> {
+  /**
+   * Take checksum runs (deferred frames). Default true; a connection starts
+   * with false and turns it on (acceptRuns) once its handshake has told the
+   * peer it may send them: before that a deferred frame is malformed.
+   */
+  checksumRuns?: boolean;
+}
 
 export class FrameDecoder {
   private readonly options: FrameCheckOptions;
@@ -57,6 +64,7 @@ export class FrameDecoder {
   private readonly runStarts: number[] = [];
   private readonly runEnds: number[] = [];
   private runLength = 0;
+  private runsAccepted: boolean;
   /** Frames yielded so far. */
   frames = 0;
   /** Bytes consumed so far. */
@@ -64,6 +72,12 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     this.options = resolveFrameCheckOptions(options);
+    this.runsAccepted = options.checksumRuns ?? true;
+  }
+
+  /** From now on, deferred frames (checksum runs) are taken. */
+  acceptRuns(): void {
+    this.runsAccepted = true;
   }
 
   /** Bytes held for a frame not yet complete, or for a checksum run not yet sealed. */
@@ -176,6 +190,7 @@ export class FrameDecoder {
   private deliver(bytes: Uint8Array, start: number, length: number, onFrame: ((frame: Frame) => void) | null, sink: FramePayloadSink | null): void {
     const flags = bytes[start + 5] | (bytes[start + 4] << 8);
     if ((flags & FLAG_DEFERRED) !== 0) {
+      if (!this.runsAccepted) throw new MalformedFrameError('a deferred checksum from a peer not yet told it may send checksum runs');
       this.hold(bytes, start, length);
       return;
     }

@@ -205,6 +205,18 @@ describe('FrameDecoder checksum runs: hostile input', () => {
     expect(decodeFrames({ bytes: stream, check: resolveFrameCheckOptions({ requireChecksum: false }) }, null).fatal?.code).toBe(ErrorCode.MALFORMED_FRAME);
   });
 
+  it('a decoder told not to take runs yet refuses a deferred frame, and takes runs once told it may', () => {
+    const bytes = run(3);
+    const early = new FrameDecoder({ checksumRuns: false });
+    expect((receive(bytes, bytes.length, early).error as ClusterwireError).code).toBe(ErrorCode.MALFORMED_FRAME);
+    const later = new FrameDecoder({ checksumRuns: false });
+    expect(receive(run(1, 9), 5, later).got).toHaveLength(1); // a run of one is a plain frame: taken
+    later.acceptRuns();
+    const { got, error } = receive(bytes, 7, later);
+    expect(error).toBe(null);
+    expect(got).toHaveLength(3);
+  });
+
   it('refuses a frame that both carries and defers a checksum', () => {
     const bytes = Buffer.from(run(1));
     bytes[4] |= FLAG_DEFERRED >>> 8;

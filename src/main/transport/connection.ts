@@ -196,7 +196,8 @@ export class Connection {
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.scratch = { header: { messageId: 0, correlationId: 0, sender, timestampUs: 0, streamId: 0, priority: NORMAL }, body: NO_BODY };
-    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum });
+    // checksum runs only once the handshake has announced that this side takes them
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum, checksumRuns: false });
     this.outbound = new Outbound({
       chunkBytes: options.chunkBytes,
       checksum: options.checksum,
@@ -527,6 +528,7 @@ export class Connection {
     this.handshakeTimer = null;
     if (step.status === 'established') {
       this.session = step.session;
+      if (this.party.options.capabilities.features.includes(FEATURE_CHECKSUM_RUNS)) this.decoder.acceptRuns();
       if (this.options.checksum && this.options.checksumRunBytes > 0 && step.session.capabilities.features.includes(FEATURE_CHECKSUM_RUNS)) {
         this.outbound.useChecksumRuns(this.options.checksumRunBytes);
       }
