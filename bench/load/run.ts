@@ -14,6 +14,8 @@
 //   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
 //   --connections=N     connections for the one-way workloads (default 1)
 //   --compression=none|lz4|zstd   --tls
+//   --lend              one-way payloads longer than a chunk are lent to the
+//                       connection (sent from the caller's buffer, not copied)
 //   --checksum / --no-checksum  CRC-32 trailers on or off (default: the transport's,
 //                       on over plain TCP, off over TLS)
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
@@ -48,6 +50,7 @@ const compression = (arg('compression') ?? 'none') as 'none' | 'lz4' | 'zstd';
 const checksum = process.argv.includes('--no-checksum') ? false : process.argv.includes('--checksum') ? true : undefined;
 const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
 const useTls = process.argv.includes('--tls');
+const lendOptions = process.argv.includes('--lend') ? { lend: true } : undefined;
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
 const rounds = Math.max(1, Number(arg('rounds') ?? 1));
@@ -213,7 +216,7 @@ async function cwSide(receiver: Receiver): Promise<Side> {
       await Promise.all(
         links.map(async ({ conn }, i) => {
           while (performance.now() < end) {
-            for (let k = 0; k < perTurn; k++) conn.send(body);
+            for (let k = 0; k < perTurn; k++) conn.send(body, lendOptions);
             sent += perTurn;
             if (!conn.writable) await conn.drain();
             else await tick();
@@ -333,7 +336,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (useTls) Object.assign(env, makeLoadPki(), {});
   if (useTls) Object.assign(process.env, env);
-  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}`;
+  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}${lendOptions ? ', large payloads lent' : ''}`;
   console.error(`load harness: ${settings}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
