@@ -56,6 +56,18 @@ export class FileChunkError extends Error {
   }
 }
 
+/**
+ * Worker flags: the parent's, and where Node has require(esm), that turned
+ * off. Piscina loads a task module with require() first and import() when
+ * that throws; our task module is ESM, and Node 20's synchronous require of
+ * an ES module can abort the process ("IsGraphAsync must be used on an
+ * instantiated module") when workers start under load. Without it the
+ * require() fails at once and the module is imported.
+ */
+const WORKER_EXEC_ARGV: string[] = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')
+  ? [...process.execArgv, '--no-experimental-require-module']
+  : [...process.execArgv];
+
 export class Engine {
   readonly options: EngineOptions;
   private readonly policy: OffloadPolicy;
@@ -80,6 +92,7 @@ export class Engine {
     }
     this.pool = new Piscina({
       filename: collaborators.taskModule ?? engineTaskModule(),
+      execArgv: WORKER_EXEC_ARGV,
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
