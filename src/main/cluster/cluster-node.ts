@@ -98,8 +98,9 @@ export interface ClusterRequestOptions {
 
 export interface BroadcastOptions {
   /**
-   * 'direct' (default): one message to every alive member over its data
-   * connection, reporting who got it. 'gossip': epidemic dissemination over
+   * 'direct' (default): one message to every alive or suspected member over
+   * its data connection, reporting who got it (a suspected member is most
+   * often up: suspicion is not death; a send that fails is in the report). 'gossip': epidemic dissemination over
    * the membership protocol (small payloads, reaches members the sender
    * cannot connect to, no delivery report).
    */
@@ -532,7 +533,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     }
   }
 
-  /** Sends to every alive member but this node (see BroadcastOptions for the two ways). */
+  /** Sends to every member but this node that is not known dead or gone (see BroadcastOptions for the two ways). */
   async broadcast(topic: string, payload: Uint8Array, options: BroadcastOptions = {}): Promise<BroadcastResult> {
     this.checkPayload(payload);
     if (this.stopped) throw new NodeStoppedError('broadcast');
@@ -541,7 +542,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       this.membership.broadcast(topic, payload);
       return { sent: [], failed: [] };
     }
-    const targets = [...this.peers.values()].filter((p) => p.member.state === 'alive' && !p.removed).map((p) => p.member.nodeId);
+    const targets = [...this.peers.values()].filter((p) => (p.member.state === 'alive' || p.member.state === 'suspect') && !p.removed).map((p) => p.member.nodeId);
     const outcomes = await Promise.allSettled(targets.map((id) => this.send(id, topic, payload)));
     const sent: string[] = [];
     const failed: { nodeId: string; error: ClusterwireError }[] = [];
