@@ -24,6 +24,7 @@ import {
   FRAME_TRAILER_BYTES,
   openFrame,
   openFrameInto,
+  readMessageId,
   readU32,
   resolveFrameCheckOptions,
   type Frame,
@@ -236,7 +237,7 @@ export class FrameDecoder {
     if (crc !== expected) {
       const first = held[0];
       const at = starts[0];
-      throw new ChecksumError(expected, crc, readU32(first, at + 6) * 0x1_0000_0000 + readU32(first, at + 10)); // the run's first frame
+      throw new ChecksumError(expected, crc, readMessageId(first, at)); // the run's first frame
     }
     const options = this.options;
     try {

@@ -204,12 +204,17 @@ export function findRunEnd(bytes: Uint8Array, start: number, end: number, maxFra
   return -1;
 }
 
+/** The message id field of the frame at `bytes[start]`, as written (not range-checked). */
+export function readMessageId(bytes: Uint8Array, start: number): number {
+  return readU32(bytes, start + 6) * TWO_32 + readU32(bytes, start + 10);
+}
+
 /** Checks the trailer of the whole checksum run `bytes[start, sealEnd)` (see findRunEnd); an error names the run's first frame. */
 export function verifyRun(bytes: Uint8Array, start: number, sealEnd: number): void {
   const trailerAt = sealEnd - FRAME_TRAILER_BYTES;
   const expected = readU32(bytes, trailerAt);
   const actual = crc32(bytes, start, trailerAt);
-  if (expected !== actual) throw new ChecksumError(expected, actual, readU32(bytes, start + 6) * TWO_32 + readU32(bytes, start + 10)); // the run's first frame
+  if (expected !== actual) throw new ChecksumError(expected, actual, readMessageId(bytes, start)); // the run's first frame
 }
 
 /**

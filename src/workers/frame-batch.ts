@@ -13,6 +13,7 @@ import {
   FLAG_DEFERRED,
   FRAME_PREFIX_BYTES,
   openFrame,
+  readMessageId,
   verifyRun,
   readU32,
   type FrameCheckOptions,
@@ -115,7 +116,7 @@ export function decodeFrames(task: DecodeBatchTask, owned: ArrayBuffer[] | null)
   /** Reads one whole frame; `covered`: its checksum run was checked, with `runError` as the result. */
   const decodeOne = (at: number, length: number, covered: boolean, runError: unknown): void => {
     const flags = (bytes[at + 4] << 8) | bytes[at + 5];
-    const messageId = readU32(bytes, at + 6) * 0x1_0000_0000 + readU32(bytes, at + 10);
+    const messageId = readMessageId(bytes, at);
     let envelope: Envelope | null = null;
     let error: TaskError | null = null;
     try {

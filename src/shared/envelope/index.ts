@@ -143,14 +143,14 @@ export class FrameEncoder {
   private segmentStart = 0;
   /** Bytes of the views in `segments` that are not in the buffer. */
   private lentBytes = 0;
-  /** The last Message, Request and Response envelopes encoded (see appendFromTemplate), by TemplateKind. */
+  /** The last Message, Request and Response envelopes encoded (see appendFromTemplate), by templateKind(). */
   private readonly templates: (EnvelopeTemplate | null)[] = [null, null, null];
   /** Buffers takeForWrite() handed out, until given back (recycle). */
   private readonly handedOut = new Set<ArrayBufferLike>();
   /** Buffers given back: the next takes continue in them. */
   private readonly spare: Uint8Array[] = [];
   /** Checksum runs (see checksumRunBytes); 0: off. */
-  private runLimit: number;
+  private runLimit = 0;
   /** Where the open run's first frame starts in the buffer; -1: no run open. */
   private runStart = -1;
   /**
@@ -169,7 +169,6 @@ export class FrameEncoder {
     this.checksum = options.checksum ?? true;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.initialBytes = options.initialBytes ?? 64 * 1024;
-    this.runLimit = 0;
     this.checksumRuns(options.checksumRunBytes ?? 0);
     this.writer = new Writer(TABLE_COUNT, this.initialBytes);
   }
