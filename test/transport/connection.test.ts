@@ -123,6 +123,33 @@ describe('transport over TCP', () => {
     }
   });
 
+  it('sends large messages one after another from reused buffers, every byte of each intact', async () => {
+    const a = await node({ nodeId: 'a' });
+    const b = await node({ nodeId: 'b' }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port);
+    // a slow socket: each write is passed on (its bytes read) and reported done a few ms later
+    const write = conn.socket.write.bind(conn.socket);
+    conn.socket.write = ((bytes: Uint8Array, done: () => void) => {
+      setTimeout(() => write(bytes, done), 4);
+      return true;
+    }) as typeof conn.socket.write;
+    const sizes = Array.from({ length: 60 }, (_, i) => 200_000 + (i % 5) * 1000);
+    for (let i = 0; i < sizes.length; i++) {
+      // the next one is encoded while the pieces of earlier ones are in the socket
+      while (conn.queuedBytes > 250_000) await new Promise((r) => setTimeout(r, 1));
+      conn.send({ type: 'Message', topic: `m${i}`, payload: new Uint8Array(sizes[i]).fill(i + 1) });
+    }
+    await until(() => a.inbox.length === sizes.length);
+    a.inbox.forEach((env, i) => {
+      const payload = (env.body as { payload: Uint8Array }).payload;
+      expect(payload.length).toBe(sizes[i]);
+      expect(payload.every((x) => x === i + 1)).toBe(true);
+    });
+    // the outbound kept buffers whose pieces were written (white box: it is private to the connection)
+    const outbound = (conn as unknown as { outbound: { spare: { buffers: number } } }).outbound;
+    expect(outbound.spare.buffers).toBeGreaterThan(0);
+  });
+
   it('refuses a cluster mismatch and a wrong secret, with the reason on both sides', async () => {
     const a = await node({ nodeId: 'a', secret: 'correct horse battery staple' });
     const other = await node({ nodeId: 'b', cluster: 'other', secret: 'correct horse battery staple' }, false);

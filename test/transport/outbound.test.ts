@@ -38,6 +38,8 @@ class Peer {
   readonly assembler = new ChunkAssembler();
   readonly topics: string[] = [];
   readonly sizes: number[] = [];
+  /** Messages whose payload is not the fill message() gave it. */
+  readonly damaged: string[] = [];
   chunkFrames = 0;
 
   take(buffers: Uint8Array[]): void {
@@ -52,7 +54,10 @@ class Peer {
         }
         const body = envelope.body as { type: string; topic?: string; payload?: Uint8Array; data?: Uint8Array };
         this.topics.push(body.topic ?? body.type);
-        this.sizes.push((body.payload ?? body.data ?? new Uint8Array(0)).length);
+        const bytes = body.payload ?? body.data ?? new Uint8Array(0);
+        this.sizes.push(bytes.length);
+        const fill = Number(body.topic?.slice(1)) & 0xff;
+        if (body.topic?.startsWith('m') && bytes.some((b) => b !== fill)) this.damaged.push(body.topic);
       }
     }
   }
@@ -193,6 +198,71 @@ describe('Outbound', () => {
     const peer = new Peer();
     peer.take(written);
     expect(peer.topics).toHaveLength(60);
+  });
+
+  it('reuses the buffer of a large envelope only once the socket has written its last piece (property)', () => {
+    const step = fc.record({
+      size: fc.integer({ min: CHUNK + 1, max: 6 * CHUNK }),
+      lend: fc.boolean(),
+      pulls: fc.nat({ max: 3 }),
+      writes: fc.nat({ max: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {
+        const out = new Outbound(OPTIONS);
+        const peer = new Peer();
+        // what the socket holds: views it reads only when the write completes, and the buffers that come back then
+        const socket: Array<{ buffers: Uint8Array[]; retired: ArrayBufferLike[] | null }> = [];
+        const pull = () => {
+          const buffers: Uint8Array[] = [];
+          out.takeTurn(buffers);
+          if (out.scheduled) out.pull(buffers, 0);
+          socket.push({ buffers, retired: out.takeRetired() });
+        };
+        const write = () => {
+          const w = socket.shift();
+          if (w === undefined) return;
+          peer.take(w.buffers);
+          if (w.retired !== null) out.giveBack(w.retired);
+        };
+        let sent = 0;
+        for (const s of steps) {
+          const m = message(s.size);
+          out.add(m, 0, s.lend);
+          sent++;
+          for (let i = 0; i < s.pulls; i++) pull();
+          for (let i = 0; i < s.writes; i++) write();
+        }
+        while (out.scheduled) pull();
+        while (socket.length > 0) write();
+        expect(peer.damaged).toEqual([]);
+        expect(peer.topics).toHaveLength(sent);
+        expect(out.spare.buffers).toBeLessThanOrEqual(4);
+      }),
+      { numRuns: Math.min(PROPERTY_RUNS, 300), seed: propertySeed() },
+    );
+  });
+
+  it('encodes the next large envelope into the buffer of one whose pieces were written', () => {
+    const out = new Outbound(OPTIONS);
+    out.add(message(3 * CHUNK), 0);
+    const first: Uint8Array[] = [];
+    while (out.scheduled) out.pull(first, 0);
+    const retired = out.takeRetired();
+    expect(retired).toHaveLength(1);
+    expect(out.takeRetired()).toBeNull();
+    out.giveBack(retired!);
+    expect(out.spare.buffers).toBe(1);
+    out.add(message(3 * CHUNK - 100), 0);
+    expect(out.spare.buffers).toBe(0); // taken for the new envelope
+    const second: Uint8Array[] = [];
+    while (out.scheduled) out.pull(second, 0);
+    expect(second.some((b) => b.buffer === retired![0])).toBe(true);
+    out.add(message(3 * CHUNK), 0, true); // lent: the caller's buffer, never kept
+    while (out.scheduled) out.pull(second, 0);
+    expect(out.takeRetired()).toHaveLength(1); // the second envelope's, not the lent one
+    out.clear();
+    expect(out.spare.buffers).toBe(0);
   });
 
   it('with checksum runs, any mix of sizes, priorities and socket states leaves the same messages as without (property)', () => {

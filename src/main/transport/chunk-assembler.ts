@@ -40,7 +40,7 @@ import {
 } from '../../shared/errors.js';
 import type { Chunk } from '../../shared/schema/layout.js';
 import { integerOption as integer } from '../../shared/options.js';
-import { uninitializedBytes } from '../../shared/bytes.js';
+import { SpareBuffers, uninitializedBytes } from '../../shared/bytes.js';
 
 export interface ChunkAssemblerOptions {
   /** Largest totalBytes accepted, in bytes. Default 128 MiB. */
@@ -97,8 +97,7 @@ export class ChunkAssembler {
   /** Buffers of whole messages handed out by push(), until given back or forgotten. */
   readonly #handedOut = new Set<ArrayBufferLike>();
   /** Buffers given back, for the next messages. */
-  readonly #spare: Uint8Array[] = [];
-  #spareBytes = 0;
+  readonly #spare = new SpareBuffers(MAX_SPARE_BUFFERS, MAX_SPARE_BYTES);
 
   constructor(options: ChunkAssemblerOptions = DEFAULT_CHUNK_ASSEMBLER) {
     this.options = options;
@@ -164,7 +163,7 @@ export class ChunkAssembler {
       throw new ReassemblyLimitError('maxPartialBytes', this.options.maxPartialBytes, messageId);
     }
     // not zeroed: pieces arrive in order without gaps, and the buffer is handed out only once full
-    const buffer = this.#spareFor(totalBytes) ?? uninitializedBytes(totalBytes);
+    const buffer = this.#spare.take(totalBytes) ?? uninitializedBytes(totalBytes);
     buffer.set(data, 0);
     this.#partials.set(messageId, { buffer, received: length, lastPieceMs: nowMs });
     this.#partialBytes += totalBytes;
@@ -179,15 +178,12 @@ export class ChunkAssembler {
    */
   recycle(bytes: Uint8Array): void {
     const buffer = bytes.buffer;
-    if (!this.#handedOut.delete(buffer) || buffer.byteLength === 0) return;
-    if (this.#spare.length >= MAX_SPARE_BUFFERS || this.#spareBytes + buffer.byteLength > MAX_SPARE_BYTES) return;
-    this.#spare.push(new Uint8Array(buffer));
-    this.#spareBytes += buffer.byteLength;
+    if (this.#handedOut.delete(buffer)) this.#spare.put(buffer);
   }
 
   /** Buffers given back and kept, and their bytes. */
   get spare(): { readonly buffers: number; readonly bytes: number } {
-    return { buffers: this.#spare.length, bytes: this.#spareBytes };
+    return { buffers: this.#spare.count, bytes: this.#spare.bytes };
   }
 
   /** Drops messages idle for partialTimeoutMs or longer; returns their ids. */
@@ -217,26 +213,12 @@ export class ChunkAssembler {
     this.#abandoned.clear();
     this.#partialBytes = 0;
     this.#handedOut.clear();
-    this.#spare.length = 0;
-    this.#spareBytes = 0;
+    this.#spare.clear();
   }
 
   #handOut(buffer: Uint8Array): void {
     if (this.#handedOut.size >= MAX_HANDED_OUT) this.#handedOut.delete(this.#handedOut.values().next().value as ArrayBufferLike);
     this.#handedOut.add(buffer.buffer);
-  }
-
-  /** A spare buffer for a message of `totalBytes`: one at least that long and at most twice, as a view of that length. */
-  #spareFor(totalBytes: number): Uint8Array | null {
-    const spare = this.#spare;
-    for (let i = 0; i < spare.length; i++) {
-      const b = spare[i];
-      if (b.length < totalBytes || b.length > 2 * totalBytes) continue;
-      spare.splice(i, 1);
-      this.#spareBytes -= b.length;
-      return b.length === totalBytes ? b : b.subarray(0, totalBytes);
-    }
-    return null;
   }
 
   #checkPiece(messageId: number, offset: number, expected: number, length: number, totalBytes: number, partial: PartialMessage | undefined): void {

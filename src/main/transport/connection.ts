@@ -381,7 +381,8 @@ export class Connection {
       const timestampUs = Date.now() * 1000;
       let bytes = 0;
       while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
-      this.writeAll(list);
+      const retired = this.outbound.takeRetired();
+      this.writeAll(list, retired === null ? null : this.givingBack(retired));
       if (!paced) continue;
       const probe = pacing.wrote(bytes);
       if (probe >= 0) this.enqueue({ type: 'Ping', seq: probe, sentUs: 0 }, { priority: 0 });
@@ -400,29 +401,43 @@ export class Connection {
     setImmediate(this.pumpBound);
   }
 
-  /** Writes the buffers in `list` (one syscall for several) and empties it. */
-  private writeAll(list: Uint8Array[]): void {
+  /**
+   * Writes the buffers in `list` (one syscall for several) and empties it.
+   * `last`, when given, is called once the socket has written the last of
+   * them (and so all of them: writes complete in order) instead of writtenBound.
+   */
+  private writeAll(list: Uint8Array[], last: (() => void) | null = null): void {
     if (list.length === 0) return;
     if (list.length === 1) {
-      this.write(list[0]);
+      this.write(list[0], last);
     } else {
       this.socket.cork();
-      for (const bytes of list) this.write(bytes);
+      const n = list.length - 1;
+      for (let i = 0; i < n; i++) this.write(list[i], null);
+      this.write(list[n], last);
       this.socket.uncork();
     }
     list.length = 0;
   }
 
-  private write(bytes: Uint8Array): void {
+  private write(bytes: Uint8Array, last: (() => void) | null = null): void {
     this.counters.bytesOut += bytes.length;
     this.counters.lastActivityMs = performance.now();
-    const written = this.outbound.recyclable(bytes) ? this.recycling(bytes) : this.writtenBound;
+    const written = last ?? (this.outbound.recyclable(bytes) ? this.recycling(bytes) : this.writtenBound);
     if (!this.socket.write(bytes, written) && this.writeTimer === null) {
       this.writeTimer = setTimeout(
         () => this.fail(new PeerUnavailableError(this.peerName(), `socket did not drain within ${this.options.writeTimeoutMs} ms`)),
         this.options.writeTimeoutMs,
       );
     }
+  }
+
+  /** writtenBound for the write that carries the last pieces of large envelopes, whose buffers then go back to the outbound. */
+  private givingBack(buffers: readonly ArrayBufferLike[]): () => void {
+    return () => {
+      if (this.state !== 'closed' && this.state !== 'failed') this.outbound.giveBack(buffers);
+      this.writtenBound();
+    };
   }
 
   /** writtenBound for a direct-frame buffer, which goes back to the outbound once written. */

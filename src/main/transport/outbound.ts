@@ -37,6 +37,13 @@
 // carries, and its trailer, in one gathered write; with compression on, the
 // piece's bytes are copied into the frame to be compressed.
 //
+// A large envelope that is not lent is encoded into a buffer of its own, and
+// that buffer comes back for the next one: once pull() has cut its last
+// piece, takeRetired() hands it to the connection, which gives it back
+// (giveBack) when the socket has written that piece. A fresh megabyte per
+// message costs the sender page faults and collector work; a few spare
+// buffers (MAX_SPARE_BUFFERS, MAX_SPARE_BYTES) avoid them.
+//
 // The scheduler's items are therefore pre-framed blocks (written as they
 // are) or envelope bytes (wrapped in Chunk envelopes). An envelope whose frame
 // is longer than chunkBytes while the envelope itself is not cannot be
@@ -56,6 +63,7 @@ import { TABLE_COUNT, writeRoot } from '../../shared/schema/codec.js';
 import type { Chunk, Header } from '../../shared/schema/layout.js';
 import { PieceKind, resolveSendSchedulerOptions, SendScheduler } from './send-scheduler.js';
 import { SplitEnvelope, type QueuedBytes } from './send-batch.js';
+import { SpareBuffers } from '../../shared/bytes.js';
 
 export interface OutboundOptions {
   readonly chunkBytes: number;
@@ -111,6 +119,14 @@ export class Outbound {
   readonly #splitPieces: boolean;
   #standInBytes: Uint8Array = EMPTY;
   readonly #slices: Uint8Array[] = [];
+  /** Encodes large envelopes that are not lent, each into a buffer of its own. */
+  #largeWriter: Writer | null = null;
+  /** Buffers of large envelopes queued here, until their last piece is cut. */
+  readonly #ownBuffers = new Set<ArrayBufferLike>();
+  /** Buffers whose last piece pull() cut, for takeRetired(). */
+  #retired: ArrayBufferLike[] = [];
+  /** Buffers whose pieces the socket has written, for the next large envelopes. */
+  readonly #spare = new SpareBuffers(MAX_SPARE_BUFFERS, MAX_SPARE_BYTES);
 
   constructor(options: OutboundOptions) {
     this.#chunkBytes = options.chunkBytes;
@@ -234,7 +250,10 @@ export class Outbound {
       } else {
         chunk.messageId = batch.messageIds[i];
         chunk.offset = batch.offsets[i];
-        if (chunk.offset + batch.lengths[i] === source.length) this.#chunkedItems--;
+        if (chunk.offset + batch.lengths[i] === source.length) {
+          this.#chunkedItems--;
+          if (this.#ownBuffers.size > 0) this.#retire(source);
+        }
       }
       chunk.totalBytes = source.length;
       header.messageId = chunk.messageId;
@@ -252,6 +271,33 @@ export class Outbound {
     chunk.data = EMPTY;
     if (pieces.pendingBytes > 0) bytes += pieces.takeInto(out);
     return bytes;
+  }
+
+  /**
+   * Buffers of large envelopes whose last piece the latest pull() calls cut,
+   * or null: they are free once the socket has written what those calls
+   * returned (giveBack).
+   */
+  takeRetired(): ArrayBufferLike[] | null {
+    if (this.#retired.length === 0) return null;
+    const out = this.#retired;
+    this.#retired = [];
+    return out;
+  }
+
+  /** The socket wrote the pieces of these buffers (from takeRetired): they serve the next large envelopes. */
+  giveBack(buffers: readonly ArrayBufferLike[]): void {
+    for (const b of buffers) this.#spare.put(b);
+  }
+
+  /** Spare buffers kept for large envelopes, and their bytes. */
+  get spare(): { readonly buffers: number; readonly bytes: number } {
+    return { buffers: this.#spare.count, bytes: this.#spare.bytes };
+  }
+
+  #retire(source: QueuedBytes): void {
+    if (source instanceof SplitEnvelope) return;
+    if (this.#ownBuffers.delete(source.buffer)) this.#retired.push(source.buffer);
   }
 
   /** An array of `length` bytes standing in for a piece's data while its Chunk envelope is encoded (never read). */
@@ -290,6 +336,9 @@ export class Outbound {
     this.#blockBytes = 0;
     this.#pieces = null;
     this.#chunkedItems = 0;
+    this.#ownBuffers.clear(); // the socket may still hold their pieces: never reused
+    this.#retired = [];
+    this.#spare.clear();
     if (this.#direct.pendingBytes > 0) this.#direct.take();
   }
 
@@ -302,13 +351,18 @@ export class Outbound {
       const head = writer.buf.subarray(0, writeRoot(writer, envelope));
       if (writer.standInAt === head.length) bytes = new SplitEnvelope(head, lent);
     }
+    let own: Uint8Array | null = null;
     if (bytes === null) {
-      // one buffer sized for the payload: no growing copies of a large envelope
-      const writer = new Writer(TABLE_COUNT, bulk + LARGE_SLACK_BYTES);
-      bytes = writer.buf.subarray(0, writeRoot(writer, envelope));
+      // one buffer sized for the payload (a spare one when there is): no growing copies of a large envelope
+      const need = bulk + LARGE_SLACK_BYTES;
+      const writer = (this.#largeWriter ??= new Writer(TABLE_COUNT, 0));
+      writer.take(need, this.#spare.take(need));
+      own = writer.buf.subarray(0, writeRoot(writer, envelope));
+      bytes = own;
     }
     this.#cut(priority); // what the class already holds leaves first
     this.#enqueueEnvelope(bytes, priority, envelope.header.messageId);
+    if (own !== null && own.byteOffset === 0) this.#ownBuffers.add(own.buffer);
   }
 
   #addToBlock(envelope: Envelope, priority: number): void {
@@ -378,6 +432,11 @@ function largest(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Arr
   if (y === null) return x;
   return x.length >= y.length ? x : y;
 }
+
+/** Spare buffers for large envelopes, at most (see the top of this file). */
+const MAX_SPARE_BUFFERS = 4;
+/** Bytes of those spare buffers together, at most. */
+const MAX_SPARE_BYTES = 16 * 1024 * 1024;
 
 /** Room beyond the payload for the rest of a large envelope (header, topic, vtables). */
 const LARGE_SLACK_BYTES = 4096;
