@@ -57,12 +57,30 @@ export class RawBatch {
   }
 }
 
-/** Splits a byte stream into raw frames; a frame spanning chunks is copied once. */
+/**
+ * Splits a byte stream into raw frames; a frame spanning chunks is copied
+ * once, into a new buffer, or with `reuse` into one buffer kept for that (the
+ * payload is then valid only during the callback).
+ */
 export class RawFramer {
   private parts: Buffer[] = [];
   private partsBytes = 0;
   /** Bytes the frame being assembled needs (0 until its header is known). */
   private need = 0;
+  private joined: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly reuse = false) {}
+
+  private join(): Buffer {
+    if (!this.reuse) return Buffer.concat(this.parts, this.partsBytes);
+    if (this.joined.length < this.partsBytes) this.joined = Buffer.allocUnsafeSlow(this.partsBytes);
+    let at = 0;
+    for (const p of this.parts) {
+      this.joined.set(p, at);
+      at += p.length;
+    }
+    return this.joined.subarray(0, at);
+  }
 
   push(chunk: Buffer, onFrame: (id: number, kind: number, payload: Buffer) => void): void {
     let buf = chunk;
@@ -71,7 +89,7 @@ export class RawFramer {
       this.partsBytes += chunk.length;
       if (this.need === 0 && this.partsBytes >= 4) this.need = Buffer.concat(this.parts).readUInt32BE(0);
       if (this.need === 0 || this.partsBytes < this.need) return;
-      buf = Buffer.concat(this.parts, this.partsBytes);
+      buf = this.join();
       this.parts = [];
       this.partsBytes = 0;
       this.need = 0;

@@ -3,7 +3,8 @@
 // `--mode=messenger` listens with a Messenger whose 'load' topic handler
 // answers requests (the request/response path ClusterNode uses);
 // `--mode=raw` listens with plain net and the baseline framing. It answers
-// requests, counts one-way messages, and reports its counts (and on 'cpu'
+// requests, counts one-way messages (with --recycle giving the bytes of
+// large ones back to the connection), and reports its counts (and on 'cpu'
 // its CPU time) when the parent asks over IPC.
 import net from 'node:net';
 import { Transport } from '../../src/main/transport/transport.js';
@@ -15,6 +16,7 @@ import { loadTlsFromEnv } from './tls.js';
 const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'cw';
 const checksum = process.argv.includes('--no-checksum') ? false : process.argv.includes('--checksum') ? true : undefined;
 const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
+const recycle = process.argv.includes('--recycle');
 const compression = (process.argv.find((a) => a.startsWith('--compression='))?.slice(14) ?? 'none') as 'none' | 'lz4' | 'zstd';
 let messages = 0;
 let bytes = 0;
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   if (mode === 'raw') {
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
-      const framer = new RawFramer();
+      const framer = new RawFramer(recycle);
       socket.on('data', (chunk: Buffer) => {
         let replies: Buffer[] | null = null;
         framer.push(chunk, (id, kind, payload) => {
@@ -63,7 +65,10 @@ async function main(): Promise<void> {
         onMessage: (connection, env) => {
           messages++;
           const body = env.body;
-          if (body.type === 'Message') bytes += body.payload.length;
+          if (body.type === 'Message') {
+            bytes += body.payload.length;
+            if (recycle) connection.recycle(body.payload); // counted: nothing refers to it
+          }
           else if (body.type === 'Request') {
             bytes += (body as BodyOf<'Request'>).payload.length;
             connection.send({ type: 'Response', payload: EMPTY }, { correlationId: env.header.messageId });

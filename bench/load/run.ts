@@ -16,6 +16,8 @@
 //   --compression=none|lz4|zstd   --tls
 //   --lend              one-way payloads longer than a chunk are lent to the
 //                       connection (sent from the caller's buffer, not copied)
+//   --recycle           the receiver gives each large message's bytes back once
+//                       counted (connection.recycle), for the next one to reuse
 //   --checksum / --no-checksum  CRC-32 trailers on or off (default: the transport's,
 //                       on over plain TCP, off over TLS)
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
@@ -51,6 +53,7 @@ const checksum = process.argv.includes('--no-checksum') ? false : process.argv.i
 const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
 const useTls = process.argv.includes('--tls');
 const lendOptions = process.argv.includes('--lend') ? { lend: true } : undefined;
+const recycle = process.argv.includes('--recycle');
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
 const rounds = Math.max(1, Number(arg('rounds') ?? 1));
@@ -66,7 +69,7 @@ interface Receiver {
 }
 
 async function startReceiver(mode: 'raw' | 'cw' | 'messenger', env: NodeJS.ProcessEnv): Promise<Receiver> {
-  const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum === undefined ? [] : [checksum ? '--checksum' : '--no-checksum'])];
+  const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum === undefined ? [] : [checksum ? '--checksum' : '--no-checksum']), ...(recycle ? ['--recycle'] : [])];
   const child = fork(path.join(here, 'receiver.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { type: string; port: number }) => resolve(m.port));
@@ -336,7 +339,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (useTls) Object.assign(env, makeLoadPki(), {});
   if (useTls) Object.assign(process.env, env);
-  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}${lendOptions ? ', large payloads lent' : ''}`;
+  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}${lendOptions ? ', large payloads lent' : ''}${recycle ? ', large messages given back by the receiver' : ''}`;
   console.error(`load harness: ${settings}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};

@@ -107,6 +107,7 @@ async function send(): Promise<void> {
     conn.send({ type: 'Message', topic: 'hb', payload: p }, { priority: CRITICAL });
   };
   const started = clock();
+  beat(); // heartbeats flow before the transfer, as on any connection that carries them (pacing applies after urgent traffic)
   conn.send({ type: 'Message', topic: 'bulk', payload }, { priority: LOW });
   const timer = setInterval(beat, INTERVAL_MS);
   const result = await done;

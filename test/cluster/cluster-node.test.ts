@@ -106,6 +106,22 @@ describe('ClusterNode: five nodes on loopback', () => {
     expect((failed as Error).message).toContain('kaput');
   });
 
+  it('reassembles a large message in the buffer of one given back with recycle()', async () => {
+    const received: Array<{ buffer: ArrayBufferLike; intact: boolean }> = [];
+    const off = nodes[4].handle('large', (m) => {
+      received.push({ buffer: m.payload.buffer, intact: m.payload.every((b) => b === received.length + 1) });
+      nodes[4].recycle(m.payload);
+    });
+    for (let i = 1; i <= 3; i++) {
+      await nodes[1].send('n4', 'large', new Uint8Array(300_000).fill(i));
+      await until(() => received.length === i, 5000);
+    }
+    off();
+    expect(received.map((r) => r.intact)).toEqual([true, true, true]);
+    expect(received[1].buffer).toBe(received[0].buffer);
+    expect(received[2].buffer).toBe(received[0].buffer);
+  });
+
   it('broadcasts reach every other node, directly (with a report) and by gossip', async () => {
     const direct = new Set<string>();
     const gossip = new Set<string>();

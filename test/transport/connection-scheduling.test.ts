@@ -103,6 +103,8 @@ describe('send scheduling over a real connection', () => {
     }) as typeof socket.write;
 
     const payload = new Uint8Array(TOTAL).fill(0x5a);
+    // heartbeats flow before the transfer starts, as on any connection that carries them (which is what pacing protects)
+    l.sender.send({ type: 'Message', topic: 'hb', payload: marker(0) }, { priority: CRITICAL });
     l.sender.send({ type: 'Message', topic: 'bulk', payload }, { priority: LOW });
     let seq = 0;
     const timer = setInterval(() => {
@@ -205,13 +207,37 @@ describe('send scheduling over a real connection', () => {
   it('closes cleanly with a paced transfer still queued: what was sent arrives, then the socket ends', async () => {
     const l = await link();
     const payload = pattern(8 * 1024 * 1024, 11);
+    l.sender.send({ type: 'Message', topic: 'urgent', payload: pattern(1, 1) }, { priority: CRITICAL }); // the transfer is paced
     l.sender.send({ type: 'Message', topic: 'last', payload }, { priority: LOW });
     l.sender.close();
     await until(() => l.sender.state === 'closed');
     expect(l.sender.error).toBeNull();
-    await until(() => l.inbox.length === 1);
-    expect(Buffer.compare(Buffer.from((l.inbox[0].body as { payload: Uint8Array }).payload), Buffer.from(payload))).toBe(0);
+    await until(() => l.inbox.length === 2);
+    expect(Buffer.compare(Buffer.from((l.inbox[1].body as { payload: Uint8Array }).payload), Buffer.from(payload))).toBe(0);
     expect(() => l.sender.send({ type: 'Message', topic: 'x', payload: pattern(1, 1) })).toThrow(ClusterwireError);
+  });
+
+  it('paces a transfer only within pacingIdleMs of an urgent message, or always with 0', async () => {
+    const counted = (c: Connection) => (c as unknown as { pacing: { writtenBytes: number } }).pacing.writtenBytes; // white box
+    const transfer = async (l: Link, urgent: boolean) => {
+      const before = l.inbox.length;
+      if (urgent) l.sender.send({ type: 'Message', topic: 'urgent', payload: pattern(1, 1) }, { priority: 1 });
+      l.sender.send({ type: 'Message', topic: 'bulk', payload: pattern(4 * 1024 * 1024, 3) }, { priority: LOW });
+      await until(() => l.inbox.length === before + (urgent ? 2 : 1));
+    };
+    const quiet = await link();
+    await transfer(quiet, false);
+    expect(counted(quiet.sender)).toBe(0); // only Normal and Low traffic: nothing to protect, not paced
+    await transfer(quiet, true);
+    expect(counted(quiet.sender)).toBeGreaterThan(3 * 1024 * 1024);
+    const lapsed = await link({}, { connection: { pacingIdleMs: 1 } });
+    lapsed.sender.send({ type: 'Message', topic: 'urgent', payload: pattern(1, 1) }, { priority: CRITICAL });
+    await new Promise((r) => setTimeout(r, 20));
+    await transfer(lapsed, false);
+    expect(counted(lapsed.sender)).toBe(0); // the urgent message was longer ago than pacingIdleMs
+    const always = await link({}, { connection: { pacingIdleMs: 0 } });
+    await transfer(always, false);
+    expect(counted(always.sender)).toBeGreaterThan(3 * 1024 * 1024);
   });
 
   it('refuses a priority outside the four classes', async () => {

@@ -483,6 +483,17 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
     };
   }
 
+  /**
+   * Gives back the payload of a received message longer than a chunk once
+   * nothing refers to it any more: the next large message from that peer is
+   * reassembled in its buffer instead of a new one (no page faults, less for
+   * the collector). The payload must not be read after this. Bytes of any
+   * other message are ignored.
+   */
+  recycle(payload: Uint8Array): void {
+    for (const connection of this.messenger.transport.connections) connection.recycle(payload);
+  }
+
   /** Sends a one-way message; resolves once it is queued on a connection. */
   async send(nodeId: string, topic: string, payload: Uint8Array, options: ClusterSendOptions = {}): Promise<void> {
     this.checkPayload(payload);

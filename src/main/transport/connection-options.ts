@@ -61,6 +61,15 @@ export interface ConnectionOptions {
    * a larger window to reach its rate. 0 turns pacing off. Default 1 MiB.
    */
   readonly pacingWindowBytes: number;
+  /**
+   * Pacing protects Critical and High messages, so it applies only within
+   * this long after send() last took one or ping() was called on the
+   * connection: a connection that carries only bulk and Normal or Low
+   * traffic writes at the socket's pace. The first urgent message after a
+   * quiet spell may find the kernel's socket buffers ahead of it; later ones
+   * find at most the window. 0 paces always. Default 10 000 ms.
+   */
+  readonly pacingIdleMs: number;
 }
 
 export type ConnectionOptionsInput = Partial<ConnectionOptions>;
@@ -87,6 +96,7 @@ export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
   connectionCreditBytes: 16 * 1024 * 1024,
   streamHighWaterMarkBytes: 1024 * 1024,
   pacingWindowBytes: 1024 * 1024,
+  pacingIdleMs: 10_000,
 });
 
 /** Room left in a frame for the Chunk envelope around a piece. */
@@ -119,6 +129,7 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput = {}): Co
   positive('connectionCreditBytes', o.connectionCreditBytes);
   positive('streamHighWaterMarkBytes', o.streamHighWaterMarkBytes);
   positive('pacingWindowBytes', o.pacingWindowBytes, true);
+  positive('pacingIdleMs', o.pacingIdleMs, true);
   positive('checksumRunBytes', o.checksumRunBytes, true);
   if (o.pacingWindowBytes > 0 && o.pacingWindowBytes < 2 * o.chunkBytes) throw new InvalidConfigError('pacingWindowBytes', 'must be 0 (off) or at least 2 * chunkBytes');
   if (o.chunkBytes < MIN_CHUNK_BYTES || o.chunkBytes > o.maxFrameBytes - CHUNK_FRAME_OVERHEAD_BYTES) {

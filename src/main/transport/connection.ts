@@ -40,7 +40,10 @@
 // pacingWindowBytes it follows its writes with a Ping, and it stops while
 // more than the window is written and not yet answered by a Pong. That bounds
 // what a Critical message finds ahead of it in the kernel's buffers to about
-// one window. The bytes handed to the socket are never written again. Queued
+// one window. Pacing costs bulk throughput (the sender waits for Pongs), and
+// it has something to protect only on a connection that carries urgent
+// messages: it applies within pacingIdleMs after the application last sent a
+// Critical or High message on it (send) or a Ping (ping). The bytes handed to the socket are never written again. Queued
 // bytes (encoders, scheduler and socket) are bounded: above
 // highWaterMarkBytes `writable` is false (backpressure 'wait': await
 // drain()) or `send` throws ERR_BACKPRESSURE ('error'); above maxQueuedBytes
@@ -128,6 +131,7 @@ export interface SendOptions {
 }
 
 const HANDSHAKE_TYPES = new Set(['HandshakeRequest', 'HandshakeResponse', 'HandshakeConfirm']);
+const HIGH = 1;
 const NORMAL = 2;
 /** What the reused envelope holds between sends (nothing is encoded from it). */
 const NO_BODY: BodyValue = { type: 'Ping', seq: 0, sentUs: 0 };
@@ -165,6 +169,9 @@ export class Connection {
   private pumpScheduled = false;
   /** Bytes written while a transfer was cut, and the Pings that acknowledge them (pacing.ts). */
   private readonly pacing: PacingWindow;
+  /** Pacing applies until then (µs, as turnTimestampUs): pacingIdleMs after send() last took a Critical or High message or ping() was called. */
+  private pacedUntilUs: number;
+  private readonly pacingIdleUs: number;
   /** The pump writes while the socket holds less than this (one chunk). */
   private readonly socketBudget: number;
   private assembler: ChunkAssembler | null = null;
@@ -212,6 +219,8 @@ export class Connection {
     this.pumpWriteBytes = PUMP_WRITE_CHUNKS * options.chunkBytes;
     this.socketBudget = options.chunkBytes;
     this.pacing = new PacingWindow(options.pacingWindowBytes);
+    this.pacingIdleUs = options.pacingIdleMs * 1000;
+    this.pacedUntilUs = options.pacingIdleMs === 0 ? Infinity : -Infinity;
     this.state = connecting ? 'connecting' : 'handshaking';
     socket.setNoDelay(true);
     if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
@@ -265,6 +274,7 @@ export class Connection {
     }
     const id = this.enqueue(body, options);
     this.counters.messagesOut++;
+    if (options?.priority !== undefined && options.priority <= HIGH) this.urgentSent();
     return id;
   }
 
@@ -285,6 +295,7 @@ export class Connection {
     const seq = ++this.pingSeq;
     const sentAt = performance.now();
     this.enqueue({ type: 'Ping', seq, sentUs: Math.round(sentAt * 1000) }, { priority: 0 });
+    this.urgentSent();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pings.delete(seq);
@@ -348,6 +359,11 @@ export class Connection {
 
   private readonly flushBound = (): void => this.flush();
 
+  /** An urgent message was queued in this turn: pacing applies for pacingIdleMs. */
+  private urgentSent(): void {
+    if (this.pacedUntilUs !== Infinity) this.pacedUntilUs = this.turnTimestampUs + this.pacingIdleUs;
+  }
+
   /** End of a turn: Critical and direct frames leave, then the scheduler is pumped. */
   private flush(): void {
     this.flushScheduled = false;
@@ -374,11 +390,12 @@ export class Connection {
     let budget = PUMP_TURN_WRITES;
     const pacing = this.pacing;
     while (this.outbound.scheduled && socket.writableLength < this.socketBudget && budget-- > 0 && !socket.destroyed) {
-      // Pacing applies while a transfer is being cut into pieces (and not while
-      // closing: Pongs are not read then); it counts only the bytes written then.
-      const paced = this.outbound.chunking && this.state !== 'closing';
-      if (paced && pacing.blocked) return; // a Pong resumes it
+      // Pacing applies while a transfer is being cut into pieces, soon after an
+      // urgent message (and not while closing: Pongs are not read then); it
+      // counts only the bytes written then.
       const timestampUs = Date.now() * 1000;
+      const paced = this.outbound.chunking && this.state !== 'closing' && timestampUs < this.pacedUntilUs;
+      if (paced && pacing.blocked) return; // a Pong resumes it
       let bytes = 0;
       while (bytes < this.pumpWriteBytes && this.outbound.scheduled) bytes += this.outbound.pull(list, timestampUs);
       const retired = this.outbound.takeRetired();
@@ -732,3 +749,4 @@ export class Connection {
     this.handlers.onStateChange?.(this, state);
   }
 }
+

@@ -44,6 +44,11 @@ export class PacingWindow {
     return this.#written - this.#acked;
   }
 
+  /** Bytes counted by wrote() since creation. */
+  get writtenBytes(): number {
+    return this.#written;
+  }
+
   /** True while no more may be written: a window's worth awaits its Pong. */
   get blocked(): boolean {
     return this.windowBytes > 0 && this.#written - this.#acked >= this.windowBytes;
