@@ -18,7 +18,8 @@
 //              blocks skip the scheduler at the end of the turn when no
 //              Critical item waits there, and are written first.
 //   chunked    an envelope longer than chunkBytes (known from its payload or
-//              data length before encoding, or from its frame afterwards) is
+//              data length, within FRAME_MARGIN_BYTES of chunkBytes, before
+//              encoding, or from its frame afterwards) is
 //              encoded to its own bytes and handed to the scheduler, which
 //              cuts it into pieces; each piece leaves as a Chunk envelope in
 //              a frame of its own (header and CRC each). A sender that lends
@@ -95,6 +96,8 @@ const ANY_FRAME_BYTES = 0xffff_ffff;
 export class Outbound {
   readonly scheduler: SendScheduler;
   readonly #chunkBytes: number;
+  /** Envelopes carrying more bytes than this are encoded on their own and chunked (their frame would not fit a chunk). */
+  readonly #largeBulkBytes: number;
   readonly #blockCutBytes: number;
   readonly #directWriteBytes: number;
   readonly #maxMessageBytes: number;
@@ -130,6 +133,7 @@ export class Outbound {
 
   constructor(options: OutboundOptions) {
     this.#chunkBytes = options.chunkBytes;
+    this.#largeBulkBytes = options.chunkBytes - FRAME_MARGIN_BYTES;
     this.#blockCutBytes = options.chunkBytes - (options.chunkBytes >>> 3);
     this.#directWriteBytes = DIRECT_WRITE_CHUNKS * options.chunkBytes;
     this.#maxMessageBytes = options.maxMessageBytes;
@@ -183,7 +187,7 @@ export class Outbound {
     if ((priority & 3) !== priority) throw new InvalidMessageError('header.priority', `expected 0..3, got ${String(priority)}`);
     const body = envelope.body as { payload?: Uint8Array; data?: Uint8Array };
     const bulk = (body.payload?.length ?? 0) + (body.data?.length ?? 0);
-    if (bulk > this.#chunkBytes) {
+    if (bulk > this.#largeBulkBytes) {
       this.#addLarge(envelope, priority, bulk, lend ? largest(body.payload, body.data) : null);
       return null;
     }
@@ -432,6 +436,14 @@ function largest(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Arr
   if (y === null) return x;
   return x.length >= y.length ? x : y;
 }
+
+/**
+ * What an envelope's frame adds to its payload and data at the least (frame
+ * header and trailer, envelope header, vtables, a short topic), with room to
+ * spare: an envelope whose payload comes this close to chunkBytes is encoded
+ * once, for chunking, rather than framed, found too long and encoded again.
+ */
+const FRAME_MARGIN_BYTES = 256;
 
 /** Spare buffers for large envelopes, at most (see the top of this file). */
 const MAX_SPARE_BUFFERS = 4;
