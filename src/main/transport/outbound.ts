@@ -133,7 +133,7 @@ export class Outbound {
 
   constructor(options: OutboundOptions) {
     this.#chunkBytes = options.chunkBytes;
-    this.#largeBulkBytes = options.chunkBytes - FRAME_MARGIN_BYTES;
+    this.#largeBulkBytes = options.chunkBytes - Math.min(FRAME_MARGIN_BYTES, options.chunkBytes >>> 2);
     this.#blockCutBytes = options.chunkBytes - (options.chunkBytes >>> 3);
     this.#directWriteBytes = DIRECT_WRITE_CHUNKS * options.chunkBytes;
     this.#maxMessageBytes = options.maxMessageBytes;
@@ -441,7 +441,8 @@ function largest(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Arr
  * What an envelope's frame adds to its payload and data at the least (frame
  * header and trailer, envelope header, vtables, a short topic), with room to
  * spare: an envelope whose payload comes this close to chunkBytes is encoded
- * once, for chunking, rather than framed, found too long and encoded again.
+ * once, for chunking, rather than framed, found too long and encoded again
+ * (a quarter of chunkBytes at most, for tiny chunks).
  */
 const FRAME_MARGIN_BYTES = 256;
 
