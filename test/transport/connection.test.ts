@@ -257,6 +257,23 @@ describe('transport over TLS 1.3 with mutual authentication', () => {
     expect([...a.transport.connections][0].role).toBe('gateway');
   });
 
+  it('carries large messages encoded into reused buffers intact (TLS takes each write before its callback)', async () => {
+    const a = await node({ nodeId: 'a', tls: { ...pki.issue('a'), ca: pki.ca } });
+    const b = await node({ nodeId: 'b', tls: { ...pki.issue('b'), ca: pki.ca } }, false);
+    const conn = await b.transport.connect('127.0.0.1', a.port, { nodeId: 'a' });
+    const sizes = Array.from({ length: 40 }, (_, i) => 200_000 + (i % 5) * 1000);
+    for (let i = 0; i < sizes.length; i++) {
+      while (conn.queuedBytes > 250_000) await new Promise((r) => setTimeout(r, 1));
+      conn.send({ type: 'Message', topic: `m${i}`, payload: new Uint8Array(sizes[i]).fill(i + 1) });
+    }
+    await until(() => a.inbox.length === sizes.length);
+    a.inbox.forEach((env, i) => {
+      const payload = (env.body as { payload: Uint8Array }).payload;
+      expect(payload.length).toBe(sizes[i]);
+      expect(payload.every((x) => x === i + 1)).toBe(true);
+    });
+  });
+
   it('leaves the CRC-32 trailer to plain TCP unless asked for, and reads frames with or without it', async () => {
     const tlsOptions = (id: string) => ({ ...pki.issue(id), ca: pki.ca });
     const a = await node({ nodeId: 'a', tls: tlsOptions('a') });
