@@ -208,3 +208,36 @@ describe('push-pull, join, leave, metadata, broadcasts', () => {
     expect(trace(3)).not.toBe(trace(4));
   });
 });
+
+describe('SWIM: a member that missed the gossip of a join', () => {
+  const pingFrom = (source: string, target: string, seq = 1): SwimMessage => ({
+    type: 'SwimPing',
+    seq,
+    target,
+    source,
+    sourceHost: source,
+    sourcePort: 7946,
+    updates: [],
+    broadcasts: [],
+  });
+
+  it('pushes and pulls state with an unknown member that probes it, at most once every five probe intervals', () => {
+    const b = swim('b', ['a'], { probeIntervalMs: 200, probeTimeoutMs: 100 });
+    const first = b.receive(addr('x'), pingFrom('x', 'b'), 100);
+    expect(ofType(first.sends, 'SwimAck')).toHaveLength(1); // answered as any probe is
+    expect(ofType(first.sends, 'SwimPushPull')).toMatchObject([{ to: addr('x'), message: { join: false, reply: false, source: 'b' } }]);
+    expect(ofType(b.receive(addr('x'), pingFrom('x', 'b', 2), 500).sends, 'SwimPushPull')).toHaveLength(0);
+    expect(ofType(b.receive(addr('x'), pingFrom('x', 'b', 3), 1_100).sends, 'SwimPushPull')).toHaveLength(1);
+    // the reply merges x into b's view: later probes from it start nothing
+    b.receive(addr('x'), { type: 'SwimPushPull', join: false, reply: true, source: 'x', members: [record('x'), record('a')], userState: new Uint8Array(0) }, 1_200);
+    expect(b.stateOf('x')).toBe('alive');
+    expect(ofType(b.receive(addr('x'), pingFrom('x', 'b', 4), 5_000).sends, 'SwimPushPull')).toHaveLength(0);
+  });
+
+  it('does not sync with a known member, with a ping for another target, or with itself', () => {
+    const b = swim('b', ['a']);
+    expect(ofType(b.receive(addr('a'), pingFrom('a', 'b'), 100).sends, 'SwimPushPull')).toHaveLength(0);
+    expect(ofType(b.receive(addr('y'), pingFrom('y', 'z'), 100).sends, 'SwimPushPull')).toHaveLength(0);
+    expect(ofType(b.receive(addr('b'), pingFrom('b', 'b'), 100).sends, 'SwimPushPull')).toHaveLength(0);
+  });
+});

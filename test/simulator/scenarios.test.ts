@@ -72,6 +72,16 @@ describe('simulator scenarios (fixed seeds)', () => {
     expect(sim.converged()).toEqual([]);
   });
 
+  it('a member that missed the gossip of a join learns the joiner from its first probe, without waiting for push-pull', () => {
+    // joins spread only by piggybacking, each update sent once: most members miss most joins
+    const swim = { gossipNodes: 0, retransmitMult: 1, pushPullIntervalMs: 0 };
+    for (const seed of [1, 2, 3]) {
+      const sim = new Simulation({ nodes: 8, seed, start: 'join', swim });
+      sim.advance(15_000);
+      expect(sim.converged()).toEqual([]);
+    }
+  });
+
   it('one-way partition: a member that cannot be pinged directly is still reached through helpers', () => {
     const sim = new Simulation({ nodes: 10, seed: 5 });
     sim.advance(5_000);

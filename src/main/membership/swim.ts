@@ -58,6 +58,10 @@ export interface SwimDeps {
 export const BROADCAST_DEDUP_MS = 300_000;
 /** Largest ack payload (setAckPayload): room for a network coordinate, small against the packet budget. */
 export const MAX_ACK_PAYLOAD_BYTES = 128;
+/** Probe intervals between push-pulls with the same unknown prober (syncWithStranger). */
+const STRANGER_SYNC_INTERVALS = 5;
+/** Unknown probers' addresses remembered at most. */
+const MAX_STRANGERS = 64;
 
 export class Swim {
   readonly options: SwimOptions;
@@ -76,6 +80,8 @@ export class Swim {
   /** Pings sent to dead members in the current reconnect round: seq -> their address. */
   private readonly reconnects = new Map<number, string>();
   private readonly seen = new Map<string, number>();
+  /** Addresses of unknown members that probed us, and when a push-pull with each may be sent again. */
+  private readonly strangers = new Map<string, number>();
   private readonly picked: number[] = [];
   private readonly piggyback: Piggyback;
   private ackPayload: Uint8Array = EMPTY_BYTES;
@@ -308,6 +314,7 @@ export class Swim {
     switch (msg.type) {
       case 'SwimPing': {
         if (msg.target !== this.name) return;
+        if (sender < 0 && msg.source !== this.name && this.table.find(msg.source) < 0) this.syncWithStranger(from, now);
         // A member we consider suspect or dead hears it in the ack, so it refutes at once.
         const table = this.table;
         const src = table.find(msg.source);
@@ -366,6 +373,25 @@ export class Swim {
       this.out.event({ type: 'broadcast', origin: b.origin, topic: b.topic, payload: copy.payload });
       this.gossip.queueBroadcast(copy, key);
     }
+  }
+
+  /**
+   * A member we do not know probes us: the gossip of its join missed this
+   * node (every retransmission of an update can miss a given member), and
+   * until the next periodic push-pull this node would neither probe it nor
+   * send it anything (a Raft leader would never reach that voter). A
+   * push-pull with it now merges both views. At most one per address every
+   * STRANGER_SYNC_INTERVALS probe intervals, and MAX_STRANGERS addresses
+   * remembered, so forged pings cannot make it a flood.
+   */
+  private syncWithStranger(address: string, now: number): void {
+    const strangers = this.strangers;
+    const until = strangers.get(address);
+    if (until !== undefined && now < until) return;
+    strangers.delete(address);
+    if (strangers.size >= MAX_STRANGERS) strangers.delete(strangers.keys().next().value as string);
+    strangers.set(address, now + STRANGER_SYNC_INTERVALS * this.options.probeIntervalMs);
+    this.sendPushPull(address, false, false);
   }
 
   private handlePushPull(from: string, msg: PushPullMessage, now: number): void {
