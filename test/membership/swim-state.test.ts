@@ -234,6 +234,14 @@ describe('SWIM: a member that missed the gossip of a join', () => {
     expect(ofType(b.receive(addr('x'), pingFrom('x', 'b', 4), 5_000).sends, 'SwimPushPull')).toHaveLength(0);
   });
 
+  it('syncs at its announced gossip address, and with one unknown prober per probe interval at most', () => {
+    const b = swim('b', ['a'], { probeIntervalMs: 200, probeTimeoutMs: 100 });
+    const viaStream = b.receive('x:40001', pingFrom('x', 'b'), 100, 'stream'); // a fallback ping, from an ephemeral port
+    expect(ofType(viaStream.sends, 'SwimPushPull').map((s) => s.to)).toEqual([addr('x')]);
+    expect(ofType(b.receive(addr('y'), pingFrom('y', 'b'), 200).sends, 'SwimPushPull')).toHaveLength(0); // within the interval
+    expect(ofType(b.receive(addr('y'), pingFrom('y', 'b'), 300).sends, 'SwimPushPull')).toHaveLength(1);
+  });
+
   it('does not sync with a known member, with a ping for another target, or with itself', () => {
     const b = swim('b', ['a']);
     expect(ofType(b.receive(addr('a'), pingFrom('a', 'b'), 100).sends, 'SwimPushPull')).toHaveLength(0);

@@ -82,6 +82,7 @@ export class Swim {
   private readonly seen = new Map<string, number>();
   /** Addresses of unknown members that probed us, and when a push-pull with each may be sent again. */
   private readonly strangers = new Map<string, number>();
+  private nextStrangerSyncAt = 0;
   private readonly picked: number[] = [];
   private readonly piggyback: Piggyback;
   private ackPayload: Uint8Array = EMPTY_BYTES;
@@ -314,7 +315,7 @@ export class Swim {
     switch (msg.type) {
       case 'SwimPing': {
         if (msg.target !== this.name) return;
-        if (sender < 0 && msg.source !== this.name && this.table.find(msg.source) < 0) this.syncWithStranger(from, now);
+        if (sender < 0 && msg.source !== this.name && this.table.find(msg.source) < 0) this.syncWithStranger(addressOf(msg.sourceHost, msg.sourcePort), now);
         // A member we consider suspect or dead hears it in the ack, so it refutes at once.
         const table = this.table;
         const src = table.find(msg.source);
@@ -380,14 +381,18 @@ export class Swim {
    * node (every retransmission of an update can miss a given member), and
    * until the next periodic push-pull this node would neither probe it nor
    * send it anything (a Raft leader would never reach that voter). A
-   * push-pull with it now merges both views. At most one per address every
-   * STRANGER_SYNC_INTERVALS probe intervals, and MAX_STRANGERS addresses
-   * remembered, so forged pings cannot make it a flood.
+   * push-pull with it now, at the gossip address it announces (a ping over
+   * the stream channel comes from an ephemeral port), merges both views. At
+   * most one per address every STRANGER_SYNC_INTERVALS probe intervals and
+   * one in all per probe interval, with MAX_STRANGERS addresses remembered,
+   * so forged pings cannot make it a flood.
    */
   private syncWithStranger(address: string, now: number): void {
+    if (now < this.nextStrangerSyncAt) return;
     const strangers = this.strangers;
     const until = strangers.get(address);
     if (until !== undefined && now < until) return;
+    this.nextStrangerSyncAt = now + this.options.probeIntervalMs;
     strangers.delete(address);
     if (strangers.size >= MAX_STRANGERS) strangers.delete(strangers.keys().next().value as string);
     strangers.set(address, now + STRANGER_SYNC_INTERVALS * this.options.probeIntervalMs);
