@@ -43,7 +43,9 @@
 // one window. Pacing costs bulk throughput (the sender waits for Pongs), and
 // it has something to protect only on a connection that carries urgent
 // messages: it applies within pacingIdleMs after the application last sent a
-// Critical or High message on it (send) or a Ping (ping). The bytes handed to the socket are never written again. Queued
+// Critical or High message on it (send) or a Ping (ping). The bytes handed
+// to the socket are never written again. Large envelopes' buffers come back
+// to the outbound once the write carrying their last piece is done. Queued
 // bytes (encoders, scheduler and socket) are bounded: above
 // highWaterMarkBytes `writable` is false (backpressure 'wait': await
 // drain()) or `send` throws ERR_BACKPRESSURE ('error'); above maxQueuedBytes
@@ -749,4 +751,3 @@ export class Connection {
     this.handlers.onStateChange?.(this, state);
   }
 }
-

@@ -249,6 +249,7 @@ export class Outbound {
           continue;
         }
         this.#bare.delete(source as Uint8Array);
+        if (this.#ownBuffers.size > 0) this.#retire(source);
         chunk.messageId = id;
         chunk.offset = 0;
       } else {
