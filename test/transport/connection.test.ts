@@ -40,6 +40,26 @@ function closed(socket: net.Socket): Promise<unknown> {
 
 const text = (s: string) => new TextEncoder().encode(s);
 
+/**
+ * Sends `count` messages of about 200 KB, message i filled with i + 1, each
+ * once the connection holds less than 250 KB (so the next one is encoded
+ * while the pieces of earlier ones are in the socket); checks that every one
+ * arrives whole and unchanged.
+ */
+async function sendLargeAndCheck(conn: Connection, inbox: Envelope[], count: number): Promise<void> {
+  const sizes = Array.from({ length: count }, (_, i) => 200_000 + (i % 5) * 1000);
+  for (let i = 0; i < count; i++) {
+    while (conn.queuedBytes > 250_000) await new Promise((r) => setTimeout(r, 1));
+    conn.send({ type: 'Message', topic: `m${i}`, payload: new Uint8Array(sizes[i]).fill(i + 1) });
+  }
+  await until(() => inbox.length === count);
+  inbox.forEach((env, i) => {
+    const payload = (env.body as { payload: Uint8Array }).payload;
+    expect(payload.length).toBe(sizes[i]);
+    expect(payload.every((x) => x === i + 1)).toBe(true);
+  });
+}
+
 describe('transport over TCP', () => {
   it('completes the handshake and carries messages both ways', async () => {
     const a = await node({ nodeId: 'a' });
@@ -133,18 +153,7 @@ describe('transport over TCP', () => {
       setTimeout(() => write(bytes, done), 4);
       return true;
     }) as typeof conn.socket.write;
-    const sizes = Array.from({ length: 60 }, (_, i) => 200_000 + (i % 5) * 1000);
-    for (let i = 0; i < sizes.length; i++) {
-      // the next one is encoded while the pieces of earlier ones are in the socket
-      while (conn.queuedBytes > 250_000) await new Promise((r) => setTimeout(r, 1));
-      conn.send({ type: 'Message', topic: `m${i}`, payload: new Uint8Array(sizes[i]).fill(i + 1) });
-    }
-    await until(() => a.inbox.length === sizes.length);
-    a.inbox.forEach((env, i) => {
-      const payload = (env.body as { payload: Uint8Array }).payload;
-      expect(payload.length).toBe(sizes[i]);
-      expect(payload.every((x) => x === i + 1)).toBe(true);
-    });
+    await sendLargeAndCheck(conn, a.inbox, 60);
     // the outbound kept buffers whose pieces were written (white box: it is private to the connection)
     const outbound = (conn as unknown as { outbound: { spare: { buffers: number } } }).outbound;
     expect(outbound.spare.buffers).toBeGreaterThan(0);
@@ -261,17 +270,7 @@ describe('transport over TLS 1.3 with mutual authentication', () => {
     const a = await node({ nodeId: 'a', tls: { ...pki.issue('a'), ca: pki.ca } });
     const b = await node({ nodeId: 'b', tls: { ...pki.issue('b'), ca: pki.ca } }, false);
     const conn = await b.transport.connect('127.0.0.1', a.port, { nodeId: 'a' });
-    const sizes = Array.from({ length: 40 }, (_, i) => 200_000 + (i % 5) * 1000);
-    for (let i = 0; i < sizes.length; i++) {
-      while (conn.queuedBytes > 250_000) await new Promise((r) => setTimeout(r, 1));
-      conn.send({ type: 'Message', topic: `m${i}`, payload: new Uint8Array(sizes[i]).fill(i + 1) });
-    }
-    await until(() => a.inbox.length === sizes.length);
-    a.inbox.forEach((env, i) => {
-      const payload = (env.body as { payload: Uint8Array }).payload;
-      expect(payload.length).toBe(sizes[i]);
-      expect(payload.every((x) => x === i + 1)).toBe(true);
-    });
+    await sendLargeAndCheck(conn, a.inbox, 40);
   });
 
   it('leaves the CRC-32 trailer to plain TCP unless asked for, and reads frames with or without it', async () => {
