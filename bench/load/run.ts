@@ -18,6 +18,9 @@
 //                       connection (sent from the caller's buffer, not copied)
 //   --recycle           the receiver gives each large message's bytes back once
 //                       counted (connection.recycle), for the next one to reuse
+//   --paced             the sender paces large messages as a connection that
+//                       carries heartbeats does (pacingIdleMs: 0); without it the
+//                       harness's connections carry no urgent traffic and are not paced
 //   --checksum / --no-checksum  CRC-32 trailers on or off (default: the transport's,
 //                       on over plain TCP, off over TLS)
 //   --out=NAME          results go to bench/results/NAME.{md,json} (default load)
@@ -54,6 +57,7 @@ const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksu
 const useTls = process.argv.includes('--tls');
 const lendOptions = process.argv.includes('--lend') ? { lend: true } : undefined;
 const recycle = process.argv.includes('--recycle');
+const pacing = process.argv.includes('--paced') ? { pacingIdleMs: 0 } : {};
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
 const rounds = Math.max(1, Number(arg('rounds') ?? 1));
@@ -196,7 +200,7 @@ async function cwSide(receiver: Receiver): Promise<Side> {
       nodeId: 'sender',
       cluster: 'load',
       tls: loadTlsFromEnv('sender'),
-      connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
+      connection: { ...checksumOptions, ...pacing, compression, maxFrameBytes: 64 * 1024 * 1024, highWaterMarkBytes: HIGH_WATER, maxQueuedBytes: 16 * HIGH_WATER },
     },
     {
       onMessage: (_c, env) => {
@@ -339,7 +343,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (useTls) Object.assign(env, makeLoadPki(), {});
   if (useTls) Object.assign(process.env, env);
-  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}${lendOptions ? ', large payloads lent' : ''}${recycle ? ', large messages given back by the receiver' : ''}`;
+  const settings = `${rounds > 1 ? `median of ${rounds} rounds, ` : ''}duration ${durationMs / 1000} s per workload, ${connections} connection(s), compression ${compression}, checksum ${checksum === undefined ? (useTls ? 'off (the TLS default)' : 'on (the default)') : checksum ? 'on' : 'off'}, ${useTls ? 'TLS 1.3' : 'plain TCP'}${lendOptions ? ', large payloads lent' : ''}${recycle ? ', large messages given back by the receiver' : ''}${process.argv.includes('--paced') ? ', large messages paced' : ''}`;
   console.error(`load harness: ${settings}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
