@@ -100,9 +100,10 @@ export interface BroadcastOptions {
   /**
    * 'direct' (default): one message to every alive or suspected member over
    * its data connection, reporting who got it (a suspected member is most
-   * often up: suspicion is not death; a send that fails is in the report). 'gossip': epidemic dissemination over
-   * the membership protocol (small payloads, reaches members the sender
-   * cannot connect to, no delivery report).
+   * often up: suspicion is not death; a send that fails is in the report).
+   * 'gossip': epidemic dissemination over the membership protocol (small
+   * payloads, reaches members the sender cannot connect to, no delivery
+   * report).
    */
   via?: 'direct' | 'gossip';
 }
