@@ -5,8 +5,10 @@
 //   raw TCP          the file read with a read stream and piped into a plain
 //                    socket; the receiver counts the bytes and drops them
 //                    (no framing, no hashing, no disk write)
-//   raw TCP into a file   the same, the receiver writing the bytes to a file
-//                    and fsyncing it at the end: the disk's share
+//   raw TCP into a file   the same, the receiver writing the bytes to a file,
+//                    synced as the file transfer's receiver syncs it (an
+//                    fdatasync each syncEveryBytes, an fsync at the end): the
+//                    disk's share
 //   file transfer    FileTransfers over the clusterwire transport: every
 //                    chunk read and SHA-256-hashed on the sender, hashed and
 //                    verified on the receiver, written to its partial file,
@@ -19,6 +21,7 @@
 //   --runs=N         runs per row, the best is kept (default 2)
 //   --out=NAME       results go to bench/results/NAME.{md,json} (default transfer)
 //   --pacing=BYTES   the connections' pacingWindowBytes (0: off); --piece=BYTES their chunkBytes
+//   --sync-every=BYTES  the receiver's syncEveryBytes (0: the file is fsynced only before the rename)
 //
 // Each row gives the wall-clock MB/s and the CPU time of both processes per
 // MiB moved (user + system, every thread), which a busy machine disturbs less.
@@ -63,13 +66,14 @@ async function receiver(): Promise<void> {
   const directory = arg('dir')!;
   const engine = workers > 0 ? new Engine({ workers }) : null;
   const messenger = new Messenger({ nodeId: 'receiver', cluster: 'bench', heartbeats: false, connection: connectionOptions() });
-  const transfers = new FileTransfers(messenger, { directory, overwrite: true }, { engine });
+  const syncEvery = arg('sync-every');
+  const transfers = new FileTransfers(messenger, { directory, overwrite: true, ...(syncEvery === undefined ? {} : { syncEveryBytes: Number(syncEvery) }) }, { engine });
   // CPU time of this process (all its threads) from the sender's mark to the file in place
   let mark = process.cpuUsage();
   transfers.on('received', (file) => {
     const used = process.cpuUsage(mark);
     process.send!({ type: 'received-cpu', ms: (used.user + used.system) / 1000 });
-    fs.rmSync(file.path, { force: true });
+    removeThenReport(file.path);
   });
   const cw = await messenger.transport.listen(0);
   let rawBytes = 0;
@@ -84,18 +88,29 @@ async function receiver(): Promise<void> {
   });
   raw.listen(0, '127.0.0.1');
   await new Promise((r) => raw.once('listening', r));
-  // raw TCP into a file: what the disk costs without framing or hashing
+  // raw TCP into a file: what the disk costs without framing or hashing, synced
+  // as the file transfer's receiver syncs (an fdatasync each syncEveryBytes, an fsync at the end)
+  const syncEveryBytes = transfers.options.syncEveryBytes;
   const rawFile = net.createServer((socket) => {
     const target = path.join(directory, 'raw.bin');
-    const sink = fs.createWriteStream(target, { highWaterMark: 1024 * 1024 });
+    const fd = fs.openSync(target, 'w');
+    const sink = fs.createWriteStream(target, { fd, highWaterMark: 1024 * 1024, autoClose: false });
+    let unsynced = 0;
+    let syncing: Promise<void> | null = null;
+    socket.on('data', (chunk: Buffer) => {
+      unsynced += chunk.length;
+      if (syncEveryBytes === 0 || unsynced < syncEveryBytes || syncing !== null) return;
+      unsynced = 0;
+      syncing = new Promise<void>((resolve) => fs.fdatasync(fd, () => resolve())).then(() => void (syncing = null));
+    });
     socket.pipe(sink);
-    sink.on('finish', () => {
-      const fd = fs.openSync(target, 'r+');
+    sink.on('finish', async () => {
+      await syncing;
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       const used = process.cpuUsage(mark);
       process.send!({ type: 'raw-file-done', ms: (used.user + used.system) / 1000 });
-      fs.rmSync(target, { force: true });
+      removeThenReport(target);
       socket.end();
     });
   });
@@ -112,6 +127,15 @@ async function receiver(): Promise<void> {
     await engine?.close();
     process.exit(0);
   });
+}
+
+/**
+ * Removes a received file off the event loop (unlinking hundreds of MiB
+ * blocks for a good part of a second) and tells the sender, which starts the
+ * next run only then: neither the removal nor its disk work falls in a run.
+ */
+function removeThenReport(file: string): void {
+  void fs.promises.rm(file, { force: true }).finally(() => process.send!({ type: 'removed' }));
 }
 
 async function sender(): Promise<void> {
@@ -150,7 +174,7 @@ export async function measureTransfers(o: { mib: number; chunkBytes: number; run
   try {
     for (const workers of workerCounts) {
       const inbox = fs.mkdtempSync(path.join(dir, 'inbox-'));
-      const child = fork(here, ['--receiver', `--workers=${workers}`, `--dir=${inbox}`, ...process.argv.filter((a) => a.startsWith('--pacing=') || a.startsWith('--piece='))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(here, ['--receiver', `--workers=${workers}`, `--dir=${inbox}`, ...process.argv.filter((a) => /^--(pacing|piece|sync-every)=/.test(a))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       /** The receiver's next message of `type`. */
       const next = <T>(type: string) =>
         new Promise<T>((resolve) => {
@@ -168,10 +192,12 @@ export async function measureTransfers(o: { mib: number; chunkBytes: number; run
         const own = process.cpuUsage();
         const started = performance.now();
         const answer = next<{ ms: number }>(reply);
+        const removed = reply === 'raw-done' ? null : next('removed'); // the receiver removes what it wrote
         await send();
         const { ms } = await answer;
         const seconds = (performance.now() - started) / 1000;
         const mine = process.cpuUsage(own);
+        await removed; // before the next run
         const mibs = bytes / MiB;
         const senderMs = (mine.user + mine.system) / 1000;
         return { mbPerSec: bytes / seconds / 1e6, cpuMsPerMiB: (senderMs + ms) / mibs, senderCpuMsPerMiB: senderMs / mibs, receiverCpuMsPerMiB: ms / mibs };

@@ -1,8 +1,10 @@
-// The pure parts of file transfer: names, chunk geometry, the receiver's
+// The pure parts of file transfer: options, names, chunk geometry, the receiver's
 // ledger of grants, the sender's queue, the bandwidth bucket, progress.
 import { describe, expect, it } from 'vitest';
-import { ChunkGeometry, ChunkLedger, SendQueue, TokenBucket, transferNameProblem } from '../../src/main/transfer/index.js';
+import path from 'node:path';
+import { ChunkGeometry, ChunkLedger, FILE_TRANSFER_DEFAULTS, SendQueue, TokenBucket, resolveFileTransfersOptions, transferNameProblem } from '../../src/main/transfer/index.js';
 import { ProgressMeter } from '../../src/main/transfer/progress-meter.js';
+import { ErrorCode } from '../../src/shared/errors.js';
 
 describe('transfer names', () => {
   it('takes plain file names and refuses anything that could leave the directory', () => {
@@ -11,6 +13,23 @@ describe('transfer names', () => {
       expect(transferNameProblem(bad), JSON.stringify(bad)).not.toBeNull();
     }
     expect(transferNameProblem(42)).toBe('not a string');
+  });
+});
+
+describe('file transfer options', () => {
+  it('fills in the defaults and refuses bad values, naming the field', () => {
+    expect(resolveFileTransfersOptions({ directory: 'inbox' })).toEqual({ ...FILE_TRANSFER_DEFAULTS, directory: path.resolve('inbox') });
+    expect(resolveFileTransfersOptions({ syncEveryBytes: 0 }).syncEveryBytes).toBe(0);
+    for (const [field, value] of [
+      ['syncEveryBytes', -1],
+      ['syncEveryBytes', 1.5],
+      ['chunkBytes', 1024],
+      ['windowBytes', '16MiB'],
+      ['maxChunkRetries', 101],
+      ['overwrite', 'yes'],
+    ] as const) {
+      expect(() => resolveFileTransfersOptions({ [field]: value }), field).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG, message: expect.stringContaining(field) }));
+    }
   });
 });
 

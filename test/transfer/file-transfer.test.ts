@@ -2,7 +2,7 @@
 // verified end to end, resume after the connection and both processes'
 // state are gone, a corrupted chunk asked for again, the throttle, cancel
 // from either side, byte streams.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../../src/main/engine/index.js';
@@ -144,6 +144,50 @@ describe('file transfer', () => {
     expect(measured / rate).toBeLessThan(1.1);
     expect(result.rateBytesPerSec / rate).toBeGreaterThan(0.9);
     expect(result.rateBytesPerSec / rate).toBeLessThan(1.1);
+  });
+
+  it('syncs the partial file while it arrives; a sync that fails, then or in the seal, ends the transfer with nothing left behind', async () => {
+    const inbox = tempDir('inbox');
+    const out = tempDir('out');
+    const file = makeFile(out, 'synced.bin', 4 * MiB);
+    const a = await node('a', { directory: inbox, syncEveryBytes: MiB });
+    const quiet = await node('q', { directory: tempDir('inbox-q'), syncEveryBytes: 0 });
+    const b = await node('b', { chunkBytes: 256 * 1024 });
+    // FileHandle is not exported: its prototype is that of any open handle
+    const probe = await fs.promises.open(file, 'r');
+    const handles = Object.getPrototypeOf(probe) as fs.promises.FileHandle;
+    await probe.close();
+    const datasync = vi.spyOn(handles, 'datasync');
+    const sync = vi.spyOn(handles, 'sync');
+    try {
+      await b.transfers.send(await connect(b, a, 'a'), file).done();
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1); // 16 chunks of 256 KiB, one sync at a time, each after 1 MiB
+      expect(datasync.mock.calls.length).toBeLessThanOrEqual(4);
+      expect(digestOf(path.join(inbox, 'synced.bin'))).toBe(digestOf(file));
+      datasync.mockClear();
+      await b.transfers.send(await connect(b, quiet, 'q'), file).done();
+      expect(datasync).not.toHaveBeenCalled(); // syncEveryBytes 0: only the fsync before the rename
+
+      // pages a failed fdatasync could not write may be gone: the transfer fails rather than trust a later fsync
+      datasync.mockRejectedValue(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      const conn = await connect(b, a, 'a');
+      const failed = new Promise<ClusterwireError>((resolve) => a.transfers.once('receive-failed', (f) => resolve(f.error)));
+      expect(await codeOf(b.transfers.send(conn, file, { name: 'lost.bin' }).done())).toBe(ErrorCode.TRANSFER_FAILED);
+      expect((await failed).message).toContain('syncing the partial file: EIO');
+      await until(() => listing(inbox).length === 1);
+      expect(listing(inbox)).toEqual(['synced.bin']);
+
+      // the fsync before the rename fails: the sender hears of it, no file is left
+      datasync.mockRestore();
+      sync.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      const failedSeal = new Promise<ClusterwireError>((resolve) => a.transfers.once('receive-failed', (f) => resolve(f.error)));
+      expect(await codeOf(b.transfers.send(conn, file, { name: 'unsealed.bin' }).done())).toBe(ErrorCode.TRANSFER_FAILED);
+      expect((await failedSeal).message).toContain('EIO: i/o error, fsync');
+      await until(() => listing(inbox).length === 1);
+      expect(listing(inbox)).toEqual(['synced.bin']);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('cancels from either side: both sides stop, the partial file and manifest are removed, no timer or socket is left', async () => {

@@ -226,6 +226,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       hash: this.#hash,
       resume: request.resume,
       overwrite: o.overwrite,
+      syncEveryBytes: o.syncEveryBytes,
     });
     if (!this.#channel.add(connection, 'in', request.transferId, incoming)) return refuse('the transfer id is in use');
     this.#incoming.set(name, incoming);

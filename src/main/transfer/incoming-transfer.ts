@@ -46,6 +46,8 @@ export interface IncomingSetup {
   readonly resume: boolean;
   /** The finished file may replace an existing one. */
   readonly overwrite: boolean;
+  /** An fdatasync of the partial file starts each time this many bytes were written since the last began (0: none before the seal). */
+  readonly syncEveryBytes: number;
 }
 
 /** What became of an incoming transfer. */
@@ -77,6 +79,10 @@ export class IncomingTransfer implements TransferEndpoint {
   #grants: number[] = [];
   #ackScheduled = false;
   #working = 0;
+  /** Bytes written since the last fdatasync began, and the one in progress. */
+  #unsynced = 0;
+  #syncing: Promise<void> | null = null;
+  #syncError: Error | null = null;
   #over = false;
   #settle!: (outcome: IncomingOutcome) => void;
   /** Settles once the transfer is over, however it ended. */
@@ -215,12 +221,41 @@ export class IncomingTransfer implements TransferEndpoint {
     }
     await this.#file!.write(data, 0, data.length, s.geometry.offsetOf(index));
     if (this.#over) return;
+    this.#wrote(data.length);
     await this.#manifest!.record(index, digest);
     if (this.#over) return;
     this.#ledger!.verified(index);
     this.#acked.push(index);
     for (const g of this.#ledger!.grant()) this.#grants.push(g);
     this.#scheduleAck();
+  }
+
+  /**
+   * Starts an fdatasync of the partial file once syncEveryBytes were written
+   * since the last one began, one at a time: the disk writes the file while
+   * the rest arrives, instead of all of it in the fsync before the rename.
+   */
+  #wrote(bytes: number): void {
+    const every = this.setup.syncEveryBytes;
+    this.#unsynced += bytes;
+    if (every === 0 || this.#unsynced < every || this.#syncing !== null) return;
+    this.#unsynced = 0;
+    this.#syncing = this.#file!.datasync().then(
+      () => {
+        this.#syncing = null;
+      },
+      (error: unknown) => {
+        this.#syncing = null;
+        // pages a failed fdatasync could not write may be dropped, and a later fsync need not say so: the partial file is not trusted
+        this.#syncError = error as Error;
+        void this.fail(this.#syncFailure(), true);
+      },
+    );
+  }
+
+  #syncFailure(): TransferFailedError {
+    const error = this.#syncError!;
+    return new TransferFailedError(this.setup.name, `syncing the partial file: ${error.message}`, { cause: error });
   }
 
   /** One ack per turn carries what was verified and granted in it. */
@@ -244,22 +279,22 @@ export class IncomingTransfer implements TransferEndpoint {
     if (!this.#ledger!.complete || this.#working > 0) throw new TransferFailedError(s.name, `protocol: sealed with ${this.#ledger!.heldCount} of ${s.geometry.count} chunks held`);
     this.#over = true; // no chunk or cancel is taken from here on
     s.channel.remove(s.connection, 'in', s.id, this);
-    const actual = listDigest(this.#manifest!.digests);
-    if (!sameDigest(actual, expected)) {
-      this.#over = false;
-      await this.fail(new DigestMismatchError(s.name, hex(expected), hex(actual)), true);
+    try {
+      const actual = listDigest(this.#manifest!.digests);
+      if (!sameDigest(actual, expected)) throw new DigestMismatchError(s.name, hex(expected), hex(actual));
+      if (!s.overwrite && (await exists(this.finalPath))) throw new TransferRefusedError(s.name, 'a file with that name exists');
+      await this.#syncing;
+      if (this.#syncError !== null) throw this.#syncFailure();
+      await this.#file!.sync();
+      await this.#release();
+      await fs.rename(this.partialPath, this.finalPath);
+      await syncDirectory(s.directory);
+      await fs.rm(this.manifestPath, { force: true });
+    } catch (error) {
+      this.#over = false; // fail() ends it: the sender is told, the partial file removed
+      await this.fail(error instanceof ClusterwireError ? error : new TransferFailedError(s.name, (error as Error).message, { cause: error }), true);
       return;
     }
-    if (!s.overwrite && (await exists(this.finalPath))) {
-      this.#over = false;
-      await this.fail(new TransferRefusedError(s.name, 'a file with that name exists'), true);
-      return;
-    }
-    await this.#file!.sync();
-    await this.#release();
-    await fs.rename(this.partialPath, this.finalPath);
-    await syncDirectory(s.directory);
-    await fs.rm(this.manifestPath, { force: true });
     s.channel.send(s.connection, { type: 'FileTransferAck', transferId: s.id, status: TransferStatus.Complete, acked: [], missing: [], reason: '' });
     this.#settle({ status: 'complete', path: this.finalPath });
   }
@@ -276,6 +311,7 @@ export class IncomingTransfer implements TransferEndpoint {
   async #release(): Promise<void> {
     // writes in progress finish first: a file handle is not closed under them
     while (this.#working > 0) await new Promise((r) => setImmediate(r));
+    await this.#syncing;
     await this.#manifest?.close();
     await this.#file?.close().catch(() => undefined);
   }

@@ -11,6 +11,10 @@
 //   throttleBytesPerSec     Infinity    bytes per second over every transfer this node sends
 //   maxChunkRetries         3           times one chunk may fail its digest before the transfer fails
 //   overwrite               false       a received file may replace an existing one
+//   syncEveryBytes          16 MiB      a receiver starts an fdatasync of the partial file each time
+//                                       this many bytes were written since the last one began, so
+//                                       the disk writes while the transfer goes on and the final
+//                                       fsync has little left to do (0: only the final fsync)
 //   inlineSnapshotBytes     256 KiB     state snapshots up to this travel inside the SyncResponse
 //   maxSnapshotBytes        256 MiB     largest snapshot pulled
 //   syncTimeoutMs           30 000      a pull with no answer or no progress for this long fails
@@ -33,6 +37,7 @@ export interface FileTransfersOptions {
   readonly throttleBytesPerSec: number;
   readonly maxChunkRetries: number;
   readonly overwrite: boolean;
+  readonly syncEveryBytes: number;
 }
 
 export type FileTransfersOptionsInput = Partial<FileTransfersOptions>;
@@ -46,6 +51,7 @@ export const FILE_TRANSFER_DEFAULTS: FileTransfersOptions = Object.freeze({
   throttleBytesPerSec: Infinity,
   maxChunkRetries: 3,
   overwrite: false,
+  syncEveryBytes: 16 * 1024 * 1024,
 });
 
 export function resolveFileTransfersOptions(input: FileTransfersOptionsInput = {}): FileTransfersOptions {
@@ -60,6 +66,7 @@ export function resolveFileTransfersOptions(input: FileTransfersOptionsInput = {
   throttle('throttleBytesPerSec', o.throttleBytesPerSec);
   integer('maxChunkRetries', o.maxChunkRetries, 0, 100);
   if (typeof o.overwrite !== 'boolean') throw new InvalidConfigError('overwrite', 'expected a boolean');
+  integer('syncEveryBytes', o.syncEveryBytes, 0, Number.MAX_SAFE_INTEGER);
   return Object.freeze({ ...o, directory });
 }
 
