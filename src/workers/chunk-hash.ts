@@ -26,6 +26,8 @@ export interface ChunkFileTask {
   /** Bytes of the region; fewer are read when the file ends first. */
   readonly length: number;
   readonly chunkBytes: number;
+  /** Where the bytes are read (at least `length` long); a new buffer when absent. */
+  readonly into?: Uint8Array;
 }
 
 export type FileChunks =
@@ -53,7 +55,7 @@ export function chunkFile(task: ChunkFileTask): FileChunks {
     return fileError(error);
   }
   try {
-    const bytes = new Uint8Array(new ArrayBuffer(task.length));
+    const bytes = task.into ?? new Uint8Array(new ArrayBuffer(task.length));
     let read = 0;
     while (read < task.length) {
       const n = fs.readSync(fd, bytes, read, task.length - read, task.offset + read);

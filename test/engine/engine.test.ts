@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Engine, chunkAt } from '../../src/main/engine/index.js';
+import { refusedFlags, startWithFlags, withWorkerFlags, withoutFlags } from '../../src/main/engine/worker-flags.js';
 import { FrameEncoder, encodeMessage, type Envelope } from '../../src/shared/envelope/index.js';
 import { ClusterwireError, EngineClosedError, ErrorCode, WorkerFailedError } from '../../src/shared/errors.js';
 
@@ -112,6 +113,43 @@ describe('engine in workers', () => {
     expect(inWorker.stats.failedBatches).toBe(0);
   });
 
+  it('reads a file region into shared memory the caller passes, in a worker or inline, and refuses any other buffer', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-engine-'));
+    try {
+      const file = path.join(dir, 'f');
+      const content = text(300_000, 3);
+      fs.writeFileSync(file, content);
+      for (const e of [engine({ workers: 1 }), engine({ workers: 0 })]) {
+        const into = new Uint8Array(new SharedArrayBuffer(200_000));
+        const region = await e.chunkFile(file, 1000, 150_000, 50_000, into);
+        expect(Buffer.from(into.subarray(0, 150_000)).equals(Buffer.from(content.subarray(1000, 151_000)))).toBe(true);
+        region.bytes[0] ^= 0xff; // the region's bytes are the caller's memory, not a copy
+        expect(into[0]).toBe(content[1000] ^ 0xff);
+        expect(Buffer.from(region.digests.subarray(32, 64)).toString('hex')).toBe(crypto.createHash('sha256').update(content.subarray(51_000, 101_000)).digest('hex'));
+        const again = await e.chunkFile(file, 0, 100, 100, into); // the same memory, read again
+        expect(Buffer.from(again.bytes).equals(Buffer.from(content.subarray(0, 100)))).toBe(true);
+        await expect(e.chunkFile(file, 0, 100, 100, new Uint8Array(100))).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
+        await expect(e.chunkFile(file, 0, 100, 100, new Uint8Array(new SharedArrayBuffer(99)))).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('hashes many batches at once in workers, each from its own staged copy, whatever is reused', async () => {
+    const e = engine({ workers: 2, offloadMinBytes: 0 });
+    const inline = engine({ workers: 0 });
+    for (let round = 0; round < 3; round++) {
+      // more batches in flight than staging buffers kept; sizes that fit each other's buffers
+      const batches = Array.from({ length: 12 }, (_, i) => [text(40_000 + ((i * 7919 + round) % 30_000), i + round), text(1000 + i, i)]);
+      const got = await Promise.all(batches.map((b) => e.sha256(b)));
+      const want = await Promise.all(batches.map((b) => inline.sha256(b)));
+      for (let i = 0; i < batches.length; i++) expect(Buffer.from(got[i]).equals(Buffer.from(want[i])), `round ${round} batch ${i}`).toBe(true);
+    }
+    expect(e.stats.workerBatches).toBeGreaterThanOrEqual(12); // the rest inline, once the queue is full
+    expect(e.stats.workerBatches + e.stats.inlineBatches).toBe(36);
+  });
+
   it('runs batches under the threshold inline and at it in a worker', async () => {
     const e = engine({ workers: 1, offloadMinBytes: { sha256: 10_000 } });
     await e.sha256([new Uint8Array(9_999)]);
@@ -192,5 +230,52 @@ describe('close', () => {
     expect(stats.workerBatches).toBe(5);
     expect(stats.failedBatches).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('starts its workers in a process started with flags a worker refuses (V8 and per-process flags)', async () => {
+    const script = new URL('./fixtures/close-exits.mjs', import.meta.url);
+    const flags = ['--max-old-space-size=512', '--stack-size=900', '--title', 'cw-engine-flags', '--enable-source-maps'];
+    const { stdout } = await promisify(execFile)(process.execPath, [...flags, script.pathname], { timeout: 15_000 });
+    const { stats } = JSON.parse(stdout) as { stats: { workerBatches: number; failedBatches: number } };
+    expect(stats.workerBatches).toBe(5);
+    expect(stats.failedBatches).toBe(0);
+  });
+});
+
+describe('worker flags', () => {
+  it('drops the flags a worker refuses, by name, with a value given as the next argument', () => {
+    const argv = ['--enable-source-maps', '--max-old-space-size=512', '--title', 'x', '--stack-size', '900', '--import', 'tsx', '--no-warnings'];
+    expect(withoutFlags(argv, ['--max-old-space-size=512', '--title', '--stack-size'])).toEqual(['--enable-source-maps', '--import', 'tsx', '--no-warnings']);
+    expect(withoutFlags(argv, [])).toEqual(argv);
+    expect(withoutFlags(['--title', '--no-warnings'], ['--title'])).toEqual(['--no-warnings']); // no value: the next flag stays
+  });
+
+  it('reads the flags from ERR_WORKER_INVALID_EXEC_ARGV and nothing from other errors', () => {
+    const error = Object.assign(new Error('Initiated Worker with invalid execArgv flags: --max-old-space-size=512, --perf-basic-prof'), { code: 'ERR_WORKER_INVALID_EXEC_ARGV' });
+    expect(refusedFlags(error)).toEqual(['--max-old-space-size=512', '--perf-basic-prof']);
+    expect(refusedFlags(new Error('Initiated Worker with invalid execArgv flags: --x'))).toBeNull();
+    expect(refusedFlags(null)).toBeNull();
+  });
+
+  it('tries again without the refused flags, and gives up on an error that names none of them', () => {
+    const seen: string[][] = [];
+    const refuse = (argv: string[]) => {
+      seen.push(argv);
+      const bad = argv.filter((a) => a.startsWith('--perf') || a.startsWith('--stack-size'));
+      if (bad.length > 0) throw Object.assign(new Error(`Initiated Worker with invalid execArgv flags: ${bad.join(', ')}`), { code: 'ERR_WORKER_INVALID_EXEC_ARGV' });
+      return 'started';
+    };
+    const flags = ['--enable-source-maps', '--perf-basic-prof', '--stack-size', '900', '--no-experimental-require-module'];
+    expect(startWithFlags(flags, refuse)).toEqual({ value: 'started', flags: ['--enable-source-maps', '--no-experimental-require-module'] });
+    expect(seen).toHaveLength(2);
+    const invalid = (names: string) => Object.assign(new Error(`Initiated Worker with invalid execArgv flags: ${names}`), { code: 'ERR_WORKER_INVALID_EXEC_ARGV' });
+    const fails = (error: Error) => () =>
+      startWithFlags(flags, () => {
+        throw error;
+      });
+    expect(fails(invalid('--not-ours'))).toThrow('--not-ours');
+    expect(fails(new Error('no threads'))).toThrow('no threads');
+    // the pools' flags: this process's own first (a worker refuses none of them here)
+    expect(withWorkerFlags((argv) => argv).slice(0, process.execArgv.length)).toEqual(process.execArgv);
   });
 });

@@ -8,6 +8,13 @@
 // rejects with WorkerFailedError. Inputs are never transferred to a worker
 // (they are cloned, or copied to shared memory), so a retry has them intact,
 // and no batch is dropped without its promise settling.
+//
+// Memory: the shared buffer a batch of chunks to hash is copied into comes
+// back once the batch settles (its result is only digests) and stages the
+// next; a file region is read into shared memory the caller passes, which it
+// can read again for the next region. A file transfer thus allocates no
+// megabyte per chunk on either side, which would cost page faults and, as
+// external memory, major garbage collections.
 import { Piscina } from 'piscina';
 import { CompressionId, type CompressionIdValue, type CompressionName } from '../../shared/compression.js';
 import { EngineClosedError, InvalidConfigError, WorkerFailedError } from '../../shared/errors.js';
@@ -20,7 +27,9 @@ import { TaskName, type TaskNameValue } from '../../workers/engine-tasks.js';
 import { resolveEngineOptions, type EngineOptions, type EngineOptionsInput, type OffloadKind } from './engine-options.js';
 import { OffloadPolicy, type Placement } from './offload-policy.js';
 import { EncodeBatcher } from './encode-batcher.js';
+import { SpareBuffers } from '../../shared/bytes.js';
 import { engineTaskModule } from './task-module.js';
+import { withWorkerFlags } from './worker-flags.js';
 
 /** What the engine's work runs on besides its options (tests give another task module). */
 export interface EngineCollaborators {
@@ -56,18 +65,6 @@ export class FileChunkError extends Error {
   }
 }
 
-/**
- * Worker flags: the parent's, and where Node has require(esm), that turned
- * off. Piscina loads a task module with require() first and import() when
- * that throws; our task module is ESM, and Node 20's synchronous require of
- * an ES module can abort the process ("IsGraphAsync must be used on an
- * instantiated module") when workers start under load. Without it the
- * require() fails at once and the module is imported.
- */
-const WORKER_EXEC_ARGV: string[] = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')
-  ? [...process.execArgv, '--no-experimental-require-module']
-  : [...process.execArgv];
-
 export class Engine {
   readonly options: EngineOptions;
   private readonly policy: OffloadPolicy;
@@ -75,6 +72,8 @@ export class Engine {
   private readonly encoder: FrameEncoder;
   private readonly check: FrameCheckOptions;
   private readonly batcher: EncodeBatcher;
+  /** Shared buffers that staged a batch of chunks to hash, kept for the next (at most 4 and 16 MiB). */
+  private readonly staging = new SpareBuffers(4, 16 * 1024 * 1024);
   private closed = false;
   private queued = 0;
   private counts = { inline: 0, worker: 0, retried: 0, failed: 0, started: 0, idleErrors: 0 };
@@ -90,15 +89,19 @@ export class Engine {
       this.pool = null;
       return;
     }
-    this.pool = new Piscina({
-      filename: collaborators.taskModule ?? engineTaskModule(),
-      execArgv: WORKER_EXEC_ARGV,
-      minThreads: workers,
-      maxThreads: workers,
-      idleTimeout: Infinity,
-      // a batch that has not finished 10 s after close() is abandoned
-      closeTimeout: 10_000,
-    });
+    const filename = collaborators.taskModule ?? engineTaskModule();
+    this.pool = withWorkerFlags(
+      (execArgv) =>
+        new Piscina({
+          filename,
+          execArgv,
+          minThreads: workers,
+          maxThreads: workers,
+          idleTimeout: Infinity,
+          // a batch that has not finished 10 s after close() is abandoned
+          closeTimeout: 10_000,
+        }),
+    );
     this.pool.on('workerCreate', () => this.counts.started++);
     // an idle worker's uncaught error: the pool replaces the worker; no batch was on it
     this.pool.on('error', () => this.counts.idleErrors++);
@@ -176,7 +179,7 @@ export class Engine {
       this.counts.inline++;
       return settle(() => compressChunks({ chunks, algorithm: id, zstdLevel }));
     }
-    return this.offload<CompressedBatch>(TaskName.compressBatch, { chunks: sharedChunks(chunks, bytes), algorithm: id, zstdLevel });
+    return this.offload<CompressedBatch>(TaskName.compressBatch, { chunks: sharedChunks(chunks, sharedBytes(bytes)), algorithm: id, zstdLevel });
   }
 
   /** Inflates each chunk, refusing any that declares more than `maxBytes`. */
@@ -189,7 +192,7 @@ export class Engine {
       this.counts.inline++;
       return settle(() => decompressChunks({ chunks, algorithm: id, maxBytes }));
     }
-    return this.offload<DecompressedBatch>(TaskName.decompressBatch, { chunks: sharedChunks(chunks, bytes), algorithm: id, maxBytes });
+    return this.offload<DecompressedBatch>(TaskName.decompressBatch, { chunks: sharedChunks(chunks, sharedBytes(bytes)), algorithm: id, maxBytes });
   }
 
   /** SHA-256 of each chunk, back to back (32 bytes each). */
@@ -200,20 +203,33 @@ export class Engine {
       this.counts.inline++;
       return settle(() => sha256Chunks({ chunks }));
     }
-    return this.offload<Uint8Array>(TaskName.sha256Batch, { chunks: sharedChunks(chunks, bytes) });
+    const staged = this.staging.take(bytes) ?? sharedBytes(bytes);
+    const done = this.offload<Uint8Array>(TaskName.sha256Batch, { chunks: sharedChunks(chunks, staged) });
+    // the digests are all the result holds: once the batch settled, no worker reads the staged bytes again
+    void done.then(
+      () => this.staging.put(staged.buffer),
+      () => this.staging.put(staged.buffer),
+    );
+    return done;
   }
 
   /**
    * Reads `length` bytes of a file from `offset` and hashes them in chunks of
    * `chunkBytes`. Runs in a worker whenever there are workers (the read is
    * synchronous there); rejects with FileChunkError when the file cannot be read.
+   * The bytes are read into `into` when given (a view of a SharedArrayBuffer,
+   * which the worker fills in place; the region's bytes are then a view of
+   * the same memory), else into a new buffer.
    */
-  async chunkFile(path: string, offset: number, length: number, chunkBytes: number): Promise<FileRegion> {
+  async chunkFile(path: string, offset: number, length: number, chunkBytes: number, into?: Uint8Array): Promise<FileRegion> {
     if (this.closed) throw new EngineClosedError(TaskName.chunkFile);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidConfigError('offset', `a non-negative integer, got ${offset}`);
     if (!Number.isInteger(length) || length < 0 || length > 0x7fff_ffff) throw new InvalidConfigError('length', `an integer in [0, 2^31), got ${length}`);
     if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new InvalidConfigError('chunkBytes', `a positive integer, got ${chunkBytes}`);
-    const task = { path, offset, length, chunkBytes };
+    if (into !== undefined && (!(into.buffer instanceof SharedArrayBuffer) || into.length < length)) {
+      throw new InvalidConfigError('into', `a view of shared memory of at least ${length} bytes`);
+    }
+    const task = { path, offset, length, chunkBytes, into };
     let out: FileChunks;
     if (this.pool === null) {
       this.counts.inline++;
@@ -284,14 +300,18 @@ function totalBytes(chunks: readonly Uint8Array[]): number {
 /** A copy of `bytes` in shared memory: a worker reads it in place, and a retry reads it again. */
 function shared(bytes: Uint8Array): Uint8Array {
   if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
-  const out = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  const out = sharedBytes(bytes.length);
   out.set(bytes);
   return out;
 }
 
-/** Chunks copied into one shared buffer (exactly their bytes, however large the buffers they view). */
-function sharedChunks(chunks: readonly Uint8Array[], bytes: number): Uint8Array[] {
-  const all = new Uint8Array(new SharedArrayBuffer(bytes));
+/** `length` zeroed bytes of shared memory. */
+export function sharedBytes(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
+}
+
+/** Chunks copied into one shared buffer, `all` (of exactly their bytes, however large the buffers they view). */
+function sharedChunks(chunks: readonly Uint8Array[], all: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = new Array(chunks.length);
   let at = 0;
   for (let i = 0; i < chunks.length; i++) {

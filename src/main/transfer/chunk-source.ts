@@ -11,7 +11,7 @@
 // inline.
 import fs from 'node:fs/promises';
 import { TransferFailedError } from '../../shared/errors.js';
-import type { Engine } from '../engine/engine.js';
+import { sharedBytes, type Engine } from '../engine/engine.js';
 import { ChunkGeometry, SHA256_BYTES, sha256 } from './chunk-geometry.js';
 import { uninitializedBytes } from '../../shared/bytes.js';
 
@@ -43,10 +43,11 @@ export interface ChunkSource {
 const SPARE_BUFFERS = 8;
 
 /**
- * A file on disk, read at any offset. Without an engine, chunks are read into
- * buffers that come back for the next reads once the receiver acknowledged
- * them (release): the connection sends from them without a copy, and an
- * acknowledged chunk has left the socket long before.
+ * A file on disk, read at any offset. Chunks are read into buffers that come
+ * back for the next reads once the receiver acknowledged them (release): the
+ * connection sends from them without a copy, and an acknowledged chunk has
+ * left the socket long before. With an engine they are shared memory, which
+ * the worker that reads and hashes a chunk fills in place.
  */
 export class FileSource implements ChunkSource {
   readonly #lent = new Map<number, Uint8Array>();
@@ -77,22 +78,26 @@ export class FileSource implements ChunkSource {
   async read(index: number): Promise<SourceChunk> {
     const g = this.geometry;
     const length = g.lengthOf(index);
-    if (this.engine !== null) {
-      const region = await this.engine.chunkFile(this.path, g.offsetOf(index), length, length);
-      if (region.bytes.length !== length) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
-      return { data: region.bytes, sha256: region.digests.subarray(0, SHA256_BYTES) };
-    }
     const spare = this.#spare.pop();
-    const data = spare !== undefined && spare.length === length ? spare : uninitializedBytes(length); // filled by the read, or never sent
-    let read = 0;
-    while (read < length) {
-      const { bytesRead } = await this.handle!.read(data, read, length - read, g.offsetOf(index) + read);
-      if (bytesRead === 0) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
-      read += bytesRead;
+    const fits = spare !== undefined && spare.length === length;
+    let chunk: SourceChunk;
+    if (this.engine !== null) {
+      const region = await this.engine.chunkFile(this.path, g.offsetOf(index), length, length, fits ? spare : sharedBytes(length));
+      if (region.bytes.length !== length) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
+      chunk = { data: region.bytes, sha256: region.digests.subarray(0, SHA256_BYTES) };
+    } else {
+      const data = fits ? spare : uninitializedBytes(length); // filled by the read, or never sent
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await this.handle!.read(data, read, length - read, g.offsetOf(index) + read);
+        if (bytesRead === 0) throw new TransferFailedError(this.path, `the file shrank while it was sent (chunk ${index})`);
+        read += bytesRead;
+      }
+      chunk = { data, sha256: sha256(data) };
     }
     // a chunk read again (asked for again) keeps its first buffer on the books; the new one is not reused
-    if (!this.#lent.has(index)) this.#lent.set(index, data);
-    return { data, sha256: sha256(data) };
+    if (!this.#lent.has(index)) this.#lent.set(index, chunk.data);
+    return chunk;
   }
 
   async digest(index: number): Promise<Uint8Array> {
