@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/main/engine/engine.js';
 import { defaultWorkers } from '../src/main/engine/engine-options.js';
 import { FileTransfers } from '../src/main/transfer/file-transfers.js';
+import { FILE_TRANSFER_DEFAULTS } from '../src/main/transfer/transfer-options.js';
 import { Messenger } from '../src/main/transport/messenger.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -245,12 +246,14 @@ export async function measureTransfers(o: { mib: number; chunkBytes: number; run
 
 function writeResults(rows: TransferRow[], o: { mib: number; chunkBytes: number; runs: number; workerCounts: readonly number[]; out: string }): void {
   const { mib, chunkBytes, runs, workerCounts, out } = o;
+  const syncEvery = Number(arg('sync-every') ?? FILE_TRANSFER_DEFAULTS.syncEveryBytes);
+  const syncing = syncEvery === 0 ? 'an fsync at the end' : `an fdatasync every ${syncEvery / MiB} MiB, an fsync at the end`;
   const lines = [
     '# File transfer',
     '',
-    `Node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}: a ${mib} MiB file, chunks of ${chunkBytes / MiB} MiB, two processes on loopback, best of ${runs} runs. Raw TCP pipes the file into a plain socket (no framing or hashing); its receiver drops the bytes, or writes them to a file and fsyncs it. MB/s is wall-clock throughput of the best run; in brackets the CPU time (user + system, all threads) of the sender and of the receiver per MiB moved in that run, which depends less on what else the machine runs.`,
+    `Node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}: a ${mib} MiB file, chunks of ${chunkBytes / MiB} MiB, two processes on loopback, best of ${runs} runs. Raw TCP pipes the file into a plain socket (no framing or hashing); its receiver drops the bytes, or writes them to a file, synced as the file transfer's receiver syncs its partial file (${syncing}). MB/s is wall-clock throughput of the best run; in brackets the CPU time (user + system, all threads) of the sender and of the receiver per MiB moved in that run, which depends less on what else the machine runs.`,
     '',
-    `\`npm run bench:transfer -- --mib=${mib} --workers=${workerCounts.join(',')}\``,
+    `\`npm run bench:transfer -- --mib=${mib} --workers=${workerCounts.join(',')}${arg('sync-every') === undefined ? '' : ` --sync-every=${syncEvery}`}\``,
     '',
     '| engine workers | raw TCP MB/s (CPU ms/MiB: sender + receiver) | raw TCP into a file | file transfer | transfer / raw | transfer / raw into a file |',
     '|---:|---:|---:|---:|---:|---:|',
