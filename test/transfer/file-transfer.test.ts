@@ -164,7 +164,22 @@ describe('file transfer', () => {
       expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1); // 16 chunks of 256 KiB, one sync at a time, each after 1 MiB
       expect(datasync.mock.calls.length).toBeLessThanOrEqual(4);
       expect(digestOf(path.join(inbox, 'synced.bin'))).toBe(digestOf(file));
+      // two transfers at once: their syncs take turns, one in progress at a time over the node
+      let running = 0;
+      let most = 0;
       datasync.mockClear();
+      datasync.mockImplementation(async () => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+      });
+      const conn2 = await connect(b, a, 'a');
+      await Promise.all([b.transfers.send(conn2, file, { name: 'one.bin' }).done(), b.transfers.send(conn2, file, { name: 'two.bin' }).done()]);
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(most).toBe(1);
+      fs.rmSync(path.join(inbox, 'one.bin'));
+      fs.rmSync(path.join(inbox, 'two.bin'));
+      datasync.mockReset(); // the real fdatasync again, no calls counted
       await b.transfers.send(await connect(b, quiet, 'q'), file).done();
       expect(datasync).not.toHaveBeenCalled(); // syncEveryBytes 0: only the fsync before the rename
 

@@ -29,7 +29,7 @@ import type { Connection } from '../transport/connection.js';
 import type { Messenger } from '../transport/messenger.js';
 import { ChunkGeometry } from './chunk-geometry.js';
 import { FileSource, MemorySource, StreamSource, chunkHasher, type ChunkHasher, type ChunkSource } from './chunk-source.js';
-import { IncomingTransfer, exists, type ReceivedFile } from './incoming-transfer.js';
+import { IncomingTransfer, exists, type ReceivedFile, type Writeback } from './incoming-transfer.js';
 import { Transfer } from './outgoing-transfer.js';
 import { TokenBucket } from './token-bucket.js';
 import { TransferStatus, TransferChannel, reasonOf } from './transfer-channel.js';
@@ -81,6 +81,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
   /** Incoming transfers by name. */
   readonly #incoming = new Map<string, IncomingTransfer>();
   readonly #outgoing = new Set<Transfer>();
+  readonly #writeback: Writeback = { running: false };
   #running = 0;
   readonly #waiting: Array<() => void> = [];
   #closed = false;
@@ -227,6 +228,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       resume: request.resume,
       overwrite: o.overwrite,
       syncEveryBytes: o.syncEveryBytes,
+      writeback: this.#writeback,
     });
     if (!this.#channel.add(connection, 'in', request.transferId, incoming)) return refuse('the transfer id is in use');
     this.#incoming.set(name, incoming);

@@ -48,6 +48,18 @@ export interface IncomingSetup {
   readonly overwrite: boolean;
   /** An fdatasync of the partial file starts each time this many bytes were written since the last began (0: none before the seal). */
   readonly syncEveryBytes: number;
+  /** Shared by the incoming transfers of a node: one of their fdatasyncs runs at a time. */
+  readonly writeback: Writeback;
+}
+
+/**
+ * The fdatasync in progress among a node's incoming transfers. One at a
+ * time: each holds one of libuv's few threads (4 by default) for as long as
+ * the disk takes, and several would hold up every other file operation of
+ * the process, the transfers' own writes first.
+ */
+export interface Writeback {
+  running: boolean;
 }
 
 /** What became of an incoming transfer. */
@@ -232,19 +244,24 @@ export class IncomingTransfer implements TransferEndpoint {
 
   /**
    * Starts an fdatasync of the partial file once syncEveryBytes were written
-   * since the last one began, one at a time: the disk writes the file while
-   * the rest arrives, instead of all of it in the fsync before the rename.
+   * since the last one began, when no other incoming transfer's is running:
+   * the disk writes the file while the rest arrives, instead of all of it in
+   * the fsync before the rename.
    */
   #wrote(bytes: number): void {
     const every = this.setup.syncEveryBytes;
     this.#unsynced += bytes;
-    if (every === 0 || this.#unsynced < every || this.#syncing !== null) return;
+    const writeback = this.setup.writeback;
+    if (every === 0 || this.#unsynced < every || writeback.running) return; // busy: the next write tries again
     this.#unsynced = 0;
+    writeback.running = true;
     this.#syncing = this.#file!.datasync().then(
       () => {
+        writeback.running = false;
         this.#syncing = null;
       },
       (error: unknown) => {
+        writeback.running = false;
         this.#syncing = null;
         // pages a failed fdatasync could not write may be dropped, and a later fsync need not say so: the partial file is not trusted
         this.#syncError = error as Error;

@@ -14,7 +14,8 @@
 //   syncEveryBytes          16 MiB      a receiver starts an fdatasync of the partial file each time
 //                                       this many bytes were written since the last one began, so
 //                                       the disk writes while the transfer goes on and the final
-//                                       fsync has little left to do (0: only the final fsync)
+//                                       fsync has little left to do; one at a time over the
+//                                       node's incoming transfers (0: only the final fsync)
 //   inlineSnapshotBytes     256 KiB     state snapshots up to this travel inside the SyncResponse
 //   maxSnapshotBytes        256 MiB     largest snapshot pulled
 //   syncTimeoutMs           30 000      a pull with no answer or no progress for this long fails
