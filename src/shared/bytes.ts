@@ -20,6 +20,11 @@ export function uninitializedBytes(length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
+/** `length` zeroed bytes of shared memory (a worker thread reads and writes them in place). */
+export function sharedBytes(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
+}
+
 /**
  * Buffers kept for reuse, bounded in number and in bytes together. A buffer
  * serves a request for `length` bytes when it holds between `length` and

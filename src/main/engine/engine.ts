@@ -27,7 +27,7 @@ import { TaskName, type TaskNameValue } from '../../workers/engine-tasks.js';
 import { resolveEngineOptions, type EngineOptions, type EngineOptionsInput, type OffloadKind } from './engine-options.js';
 import { OffloadPolicy, type Placement } from './offload-policy.js';
 import { EncodeBatcher } from './encode-batcher.js';
-import { SpareBuffers } from '../../shared/bytes.js';
+import { SpareBuffers, sharedBytes } from '../../shared/bytes.js';
 import { engineTaskModule } from './task-module.js';
 import { withWorkerFlags } from './worker-flags.js';
 
@@ -313,11 +313,6 @@ function shared(bytes: Uint8Array): Uint8Array {
   const out = sharedBytes(bytes.length + at).subarray(at);
   out.set(bytes);
   return out;
-}
-
-/** `length` zeroed bytes of shared memory. */
-export function sharedBytes(length: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(length));
 }
 
 /** Shared bytes that take `chunks` (of `bytes` together) as sharedChunks lays them out. */

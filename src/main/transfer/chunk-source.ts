@@ -11,9 +11,9 @@
 // inline.
 import fs from 'node:fs/promises';
 import { TransferFailedError } from '../../shared/errors.js';
-import { sharedBytes, type Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { ChunkGeometry, SHA256_BYTES, sha256 } from './chunk-geometry.js';
-import { uninitializedBytes } from '../../shared/bytes.js';
+import { sharedBytes, uninitializedBytes } from '../../shared/bytes.js';
 
 export type ChunkHasher = (data: Uint8Array) => Promise<Uint8Array>;
 
