@@ -86,6 +86,23 @@ describe('SWIM suspicion and incarnations', () => {
     expect(fix?.message.updates[0]).toMatchObject({ node: 'b', state: MemberState.Alive, incarnation: 2 });
   });
 
+  it('a member that accuses a member who left (it missed the leave) is told it left', () => {
+    const a = swim('a', PEERS);
+    a.receive(addr('b'), gossipOf('b', [{ node: 'b', state: MemberState.Left, incarnation: 0 }]), 10);
+    for (const state of [MemberState.Suspect, MemberState.Dead]) {
+      const step = a.receive(addr('c'), gossipOf('c', [{ node: 'b', state, incarnation: 0, from: 'c' }]), 20);
+      const fix = ofType(step.sends, 'SwimGossip').find((s) => s.to === addr('c'));
+      expect(fix?.message.updates[0]).toMatchObject({ node: 'b', state: MemberState.Left, incarnation: 0 });
+      expect(a.stateOf('b')).toBe('left');
+    }
+    // The accuser takes the correction: left, not dead, and no failure reported.
+    const c = swim('c', ['a', 'b', 'd']);
+    c.receive(addr('a'), gossipOf('a', [{ node: 'b', state: MemberState.Dead, incarnation: 0, from: 'c' }]), 10);
+    const step = c.receive(addr('a'), gossipOf('a', [{ node: 'b', state: MemberState.Left, incarnation: 0, from: 'a' }]), 20);
+    expect(c.stateOf('b')).toBe('left');
+    expect(step.events.map((e) => e.type)).toContain('member-left');
+  });
+
   it('restart: an alive record of itself with a higher incarnation makes a node take the highest seen + 1', () => {
     const b = swim('b', ['a']);
     expect(b.incarnation).toBe(0);

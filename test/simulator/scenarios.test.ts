@@ -150,6 +150,20 @@ describe('simulator scenarios (fixed seeds)', () => {
     expect(sim.report().falseDeaths).toBe(0);
   });
 
+  it('graceful leave missed by one member: it suspects the node, is told it left, and marks it left, not dead', () => {
+    for (const seed of [21, 22, 23]) {
+      const sim = new Simulation({ nodes: 5, seed });
+      sim.advance(5_000);
+      // n0 hears nothing while the leave spreads, then the link heals.
+      for (const n of sim.names) if (n !== 'n0') sim.cut(n, 'n0');
+      sim.leave('n4');
+      sim.advance(1_000);
+      sim.heal();
+      sim.advance(5_000);
+      for (const n of ['n0', 'n1', 'n2', 'n3']) expect(sim.node(n).stateOf('n4')).toBe('left');
+    }
+  });
+
   it('broadcasts reach every node, in about log N gossip rounds', () => {
     const sim = new Simulation({ nodes: 64, seed: 12 });
     sim.advance(2_000);

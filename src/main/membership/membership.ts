@@ -119,6 +119,10 @@ export class Membership {
       } else if (incarnation < current && prev === MemberState.Alive && state !== MemberState.Alive) {
         // The sender still spreads an accusation that was refuted: correct it.
         this.correctSender(m);
+      } else if (prev === MemberState.Left && (state === MemberState.Suspect || state === MemberState.Dead)) {
+        // The sender missed the leave and accuses a member that is gone on
+        // purpose: tell it, so it reports a leave and not a failure.
+        this.correctSender(m);
       }
       return;
     }
