@@ -40,7 +40,12 @@ describe('ClusterNode: five nodes on loopback', () => {
       n.on('event', (e) => events.push(e));
       n.handle('echo', (m) => enc.encode(`${n.id}:${m.from}:${dec.decode(m.payload)}`));
     }
-    await until(() => nodes.every((n) => n.aliveMembers().length === 5), 15_000, 20);
+    await until(
+      () => nodes.every((n) => n.aliveMembers().length === 5),
+      15_000,
+      20,
+      () => nodes.map((n) => `${n.id} sees ${n.aliveMembers().length} alive`).join(', '),
+    );
   });
 
   afterAll(async () => {
@@ -177,7 +182,12 @@ describe('ClusterNode: five nodes on loopback', () => {
     const iterator = nodes[0].events();
     await nodes[4].leave();
     // gossip spreads the leave in a few rounds; 10 s leaves room for a suite that loads both cores
-    await until(() => nodes.slice(0, 4).every((n) => n.member('n4') === undefined), 10_000, 10);
+    await until(
+      () => nodes.slice(0, 4).every((n) => n.member('n4') === undefined),
+      10_000,
+      10,
+      () => nodes.slice(0, 4).map((n) => `${n.id} has n4 ${n.member('n4')?.state ?? 'gone'}`).join(', '),
+    );
     const t = performance.now();
     const error = await nodes[1].request('n4', 'echo', new Uint8Array(0)).catch((e: unknown) => e);
     expect(performance.now() - t).toBeLessThan(50);
@@ -195,7 +205,12 @@ describe('ClusterNode: five nodes on loopback', () => {
     await new Promise((r) => setTimeout(r, 50));
     const t = performance.now();
     await nodes[3].stop();
-    await until(() => [0, 1, 2].every((i) => nodes[i].member('n3')?.state === 'dead'), 15_000, 10);
+    await until(
+      () => [0, 1, 2].every((i) => nodes[i].member('n3')?.state === 'dead'),
+      15_000,
+      10,
+      () => [0, 1, 2].map((i) => `n${i} has n3 ${nodes[i].member('n3')?.state}`).join(', '),
+    );
     const detected = performance.now() - t;
     const error = await inFlight;
     expect((error as ClusterwireError).code).toBe('ERR_PEER_UNAVAILABLE');
