@@ -143,6 +143,38 @@ describe('transport over TCP', () => {
     }
   });
 
+  it("keeps every frame within the peer's announced maxFrameBytes: large messages are cut into smaller pieces for it", async () => {
+    // a announces frames of at most maxFrameBytes: from its connection options (what its decoder takes),
+    // or from the handshake options alone; b is left at the defaults (64 KiB pieces)
+    const limits: [number, Partial<TransportOptionsInput>][] = [
+      [2048, { connection: { maxFrameBytes: 2048, chunkBytes: 256 } }],
+      [1024, { maxFrameBytes: 1024 }],
+    ];
+    for (const [maxFrameBytes, options] of limits) {
+      const a = await node({ nodeId: 'a', ...options });
+      const b = await node({ nodeId: 'b' }, false);
+      const conn = await b.transport.connect('127.0.0.1', a.port);
+      expect(conn.session?.capabilities.maxFrameBytes).toBe(maxFrameBytes);
+      // everything b writes, in order (a piece leaves as several buffers: head, views of the message, trailer)
+      const written: Uint8Array[] = [];
+      const write = conn.socket.write.bind(conn.socket);
+      conn.socket.write = ((...args: Parameters<typeof write>) => {
+        written.push(Uint8Array.from(args[0] as Uint8Array));
+        return write(...args);
+      }) as typeof conn.socket.write;
+      await sendLargeAndCheck(conn, a.inbox, 5);
+      for (let i = 0; i < 300; i++) conn.send({ type: 'Message', topic: 't', payload: text(`m${i}`) });
+      await until(() => a.inbox.length === 305, 8000, 2, () => `${a.inbox.length} arrived, connection ${conn.state}`);
+      expect(conn.state).toBe('active');
+      const stream = Buffer.concat(written);
+      let longest = 0;
+      for (let at = 0; at < stream.length; at += readU32(stream, at)) longest = Math.max(longest, readU32(stream, at));
+      expect(longest).toBeGreaterThan(256); // pieces, not only small frames
+      expect(longest).toBeLessThanOrEqual(maxFrameBytes);
+      await Promise.all(open.splice(0).map((t) => t.close()));
+    }
+  });
+
   it('sends large messages one after another from reused buffers, every byte of each intact', async () => {
     const a = await node({ nodeId: 'a' });
     const b = await node({ nodeId: 'b' }, false);

@@ -101,7 +101,7 @@ export const CONNECTION_DEFAULTS: ConnectionOptions = Object.freeze({
 
 /** Room left in a frame for the Chunk envelope around a piece. */
 export const CHUNK_FRAME_OVERHEAD_BYTES = 1024;
-const MIN_CHUNK_BYTES = 256;
+export const MIN_CHUNK_BYTES = 256;
 const MAX_CREDIT_BYTES = 0xffff_ffff;
 
 function positive(name: string, v: unknown, allowZero = false): number {

@@ -15,6 +15,12 @@
 // with an ErrorReply where the framing still allows one, and the connection
 // is cut: one bad peer never disturbs another.
 //
+// Handshake messages are framed whole and written at once, never cut into
+// pieces (the peer takes no Chunk before the handshake completes). The
+// handshake tells the largest frame the peer takes; for a peer that takes
+// less than a chunk plus CHUNK_FRAME_OVERHEAD_BYTES, pieces are cut smaller,
+// and checksum runs kept short enough for it.
+//
 // Writing (outbound.ts decides the way of each envelope): while nothing is
 // scheduled and the socket holds less than a chunk, `send` frames a small
 // envelope straight into a FrameEncoder; the frames queued before the process
@@ -30,7 +36,7 @@
 // chunks per write (one syscall; shorter writes cost measurably more CPU per
 // message on loopback), only while the socket holds less than a chunk, at
 // most PUMP_TURN_WRITES writes per event-loop turn (timers and reads run in
-// between). Critical messages (ping, pong, heartbeat, handshake) leave first
+// between). Critical messages (ping, pong, heartbeat) leave first
 // at the end of their turn, ahead of everything scheduled: while a transfer
 // is being pumped, they wait behind at most what the socket buffer holds
 // in this process (the last pump write, about PUMP_WRITE_CHUNKS chunks, or
@@ -74,14 +80,14 @@ import {
   PeerUnavailableError,
   TimeoutError,
 } from '../../shared/errors.js';
-import { decodePayload, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
+import { decodePayload, encodeEnvelope, readEnvelope, type BodyValue, type Envelope } from '../../shared/envelope/index.js';
 import { FrameDecoder } from '../../shared/frame-decoder.js';
-import { FEATURE_CHECKSUM_RUNS } from '../../shared/frame.js';
+import { encodeFrame, FEATURE_CHECKSUM_RUNS } from '../../shared/frame.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
 import type { HandshakeAcceptor } from './handshake-acceptor.js';
 import type { HandshakeInitiator } from './handshake-initiator.js';
 import type { HandshakeSession, HandshakeStep, PeerExpectation } from './handshake.js';
-import type { ConnectionOptions } from './connection-options.js';
+import { CHUNK_FRAME_OVERHEAD_BYTES, MIN_CHUNK_BYTES, type ConnectionOptions } from './connection-options.js';
 import { ChunkAssembler, resolveChunkAssemblerOptions } from './chunk-assembler.js';
 import type { Chunk } from '../../shared/schema/layout.js';
 import { Outbound } from './outbound.js';
@@ -164,10 +170,10 @@ export class Connection {
   role: string | null = null;
 
   private readonly decoder: FrameDecoder;
-  private readonly outbound: Outbound;
+  private outbound: Outbound;
   /** Buffers of one write, reused. */
   private readonly writeList: Uint8Array[] = [];
-  private readonly pumpWriteBytes: number;
+  private pumpWriteBytes: number;
   private pumpScheduled = false;
   /** Bytes written while a transfer was cut, and the Pings that acknowledge them (pacing.ts). */
   private readonly pacing: PacingWindow;
@@ -175,7 +181,7 @@ export class Connection {
   private pacedUntilUs: number;
   private readonly pacingIdleUs: number;
   /** The pump writes while the socket holds less than this (one chunk). */
-  private readonly socketBudget: number;
+  private socketBudget: number;
   private assembler: ChunkAssembler | null = null;
   private reassemblyTimer: NodeJS.Timeout | null = null;
   private streamDriver: ConnectionStreams | null = null;
@@ -207,17 +213,7 @@ export class Connection {
     this.scratch = { header: { messageId: 0, correlationId: 0, sender, timestampUs: 0, streamId: 0, priority: NORMAL }, body: NO_BODY };
     // checksum runs only once the handshake has announced that this side takes them
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes, requireChecksum: options.requireChecksum, checksumRuns: false });
-    this.outbound = new Outbound({
-      chunkBytes: options.chunkBytes,
-      checksum: options.checksum,
-      compression: options.compression,
-      compressMinBytes: options.compressMinBytes,
-      maxFrameBytes: options.maxFrameBytes,
-      highWaterMarkBytes: options.highWaterMarkBytes,
-      maxQueuedBytes: options.maxQueuedBytes,
-      maxMessageBytes: options.maxMessageBytes,
-      sender,
-    });
+    this.outbound = this.newOutbound(options.chunkBytes);
     this.pumpWriteBytes = PUMP_WRITE_CHUNKS * options.chunkBytes;
     this.socketBudget = options.chunkBytes;
     this.pacing = new PacingWindow(options.pacingWindowBytes);
@@ -548,8 +544,47 @@ export class Connection {
     this.performHandshakeStep(this.party.start(expect));
   }
 
+  private newOutbound(chunkBytes: number): Outbound {
+    const o = this.options;
+    return new Outbound({
+      chunkBytes,
+      checksum: o.checksum,
+      compression: o.compression,
+      compressMinBytes: o.compressMinBytes,
+      maxFrameBytes: o.maxFrameBytes,
+      highWaterMarkBytes: o.highWaterMarkBytes,
+      maxQueuedBytes: o.maxQueuedBytes,
+      maxMessageBytes: o.maxMessageBytes,
+      sender: this.sender,
+    });
+  }
+
+  /**
+   * Writes a handshake message as one frame of its own, at once: never cut
+   * into Chunk pieces (a peer takes none before the handshake completes),
+   * whatever chunkBytes is.
+   */
+  private writeHandshakeMessage(body: BodyValue): void {
+    const header = { messageId: this.ids.next(), correlationId: 0, sender: this.sender, timestampUs: Date.now() * 1000, streamId: 0, priority: 0 };
+    this.write(encodeFrame(header.messageId, encodeEnvelope({ header, body }), { checksum: this.options.checksum, maxFrameBytes: 2 ** 32 - 1 }));
+  }
+
+  /**
+   * The peer takes frames of at most `maxFrameBytes` (the smaller of the two
+   * announced): pieces of large messages are cut small enough for it. Only
+   * right after the handshake, while nothing is queued.
+   */
+  private fitPeerFrames(maxFrameBytes: number): void {
+    const chunkBytes = Math.max(MIN_CHUNK_BYTES, maxFrameBytes - CHUNK_FRAME_OVERHEAD_BYTES);
+    if (chunkBytes < this.options.chunkBytes && this.outbound.queuedBytes === 0) {
+      this.outbound = this.newOutbound(chunkBytes);
+      this.pumpWriteBytes = PUMP_WRITE_CHUNKS * chunkBytes;
+      this.socketBudget = chunkBytes;
+    }
+  }
+
   private performHandshakeStep(step: HandshakeStep): void {
-    for (const message of step.send) this.enqueue(message as BodyValue, { priority: 0 });
+    for (const message of step.send) this.writeHandshakeMessage(message as BodyValue);
     if (step.status === 'pending') {
       if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
       if (Number.isFinite(step.deadlineAt)) {
@@ -562,9 +597,13 @@ export class Connection {
     this.handshakeTimer = null;
     if (step.status === 'established') {
       this.session = step.session;
+      const peerMaxFrameBytes = step.session.capabilities.maxFrameBytes;
+      this.fitPeerFrames(peerMaxFrameBytes);
       if (this.party.options.capabilities.features.includes(FEATURE_CHECKSUM_RUNS)) this.decoder.acceptRuns();
       if (this.options.checksum && this.options.checksumRunBytes > 0 && step.session.capabilities.features.includes(FEATURE_CHECKSUM_RUNS)) {
-        this.outbound.useChecksumRuns(this.options.checksumRunBytes);
+        // a run is sealed once it reaches its length, so it may be one frame (at most about a chunk) longer
+        const runBytes = Math.min(this.options.checksumRunBytes, peerMaxFrameBytes - this.socketBudget - CHUNK_FRAME_OVERHEAD_BYTES);
+        if (runBytes > 0) this.outbound.useChecksumRuns(runBytes);
       }
       this.setState('active');
       this.socket.setTimeout(this.options.idleTimeoutMs);

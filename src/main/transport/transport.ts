@@ -89,13 +89,18 @@ export class Transport {
     private readonly handlers: TransportHandlers,
     private readonly deps: HandshakeDeps = PRODUCTION_DEPS,
   ) {
-    // Every connection reads checksum runs (frame.ts); the announcement lets peers send them.
-    this.handshake = withFeature(resolveHandshakeOptions(options), FEATURE_CHECKSUM_RUNS);
     this.tls = options.tls ?? null;
     // Under TLS the record layer authenticates every byte: frames go without
     // the CRC-32 trailer unless the options ask for it (a trailer that is
     // there is still checked).
     this.connectionOptions = resolveConnectionOptions(this.tls === null ? options.connection : { checksum: false, requireChecksum: false, ...options.connection });
+    // Every connection reads checksum runs (frame.ts); the announcement lets
+    // peers send them. The frame size announced is what the connections'
+    // decoders take, or less when the handshake options say so.
+    this.handshake = withFeature(
+      resolveHandshakeOptions({ ...options, maxFrameBytes: Math.min(options.maxFrameBytes ?? this.connectionOptions.maxFrameBytes, this.connectionOptions.maxFrameBytes) }),
+      FEATURE_CHECKSUM_RUNS,
+    );
     this.maxConnections = limit('maxConnections', options.maxConnections ?? 1024);
     this.maxUnauthenticated = limit('maxUnauthenticated', options.maxUnauthenticated ?? 64);
     this.replayCache = createReplayCache(this.handshake);
