@@ -145,7 +145,8 @@ describe('transport over TCP', () => {
 
   it("keeps every frame within the peer's announced maxFrameBytes: large messages are cut into smaller pieces for it", async () => {
     // a announces frames of at most maxFrameBytes: from its connection options (what its decoder takes),
-    // or from the handshake options alone; b is left at the defaults (64 KiB pieces)
+    // or from the handshake options alone; b is left at the defaults (64 KiB pieces). a's chunkBytes in the
+    // first case is shorter than its handshake response, which must leave whole all the same.
     const limits: [number, Partial<TransportOptionsInput>][] = [
       [2048, { connection: { maxFrameBytes: 2048, chunkBytes: 256 } }],
       [1024, { maxFrameBytes: 1024 }],
