@@ -164,17 +164,20 @@ describe('file transfer', () => {
       expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1); // 16 chunks of 256 KiB, one sync at a time, each after 1 MiB
       expect(datasync.mock.calls.length).toBeLessThanOrEqual(4);
       expect(digestOf(path.join(inbox, 'synced.bin'))).toBe(digestOf(file));
-      // two transfers at once: their syncs take turns, one in progress at a time over the node
+      // two transfers at once: their syncs take turns, one in progress at a time over the node.
+      // Throttled to 4 MiB/s each, both keep writing for about a second, long after the first
+      // sync (50 ms) ends, so the second transfer's turn comes however late the timer fires.
       let running = 0;
       let most = 0;
       datasync.mockClear();
       datasync.mockImplementation(async () => {
         most = Math.max(most, ++running);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50));
         running--;
       });
       const conn2 = await connect(b, a, 'a');
-      await Promise.all([b.transfers.send(conn2, file, { name: 'one.bin' }).done(), b.transfers.send(conn2, file, { name: 'two.bin' }).done()]);
+      const paced = { throttleBytesPerSec: 4 * MiB };
+      await Promise.all([b.transfers.send(conn2, file, { ...paced, name: 'one.bin' }).done(), b.transfers.send(conn2, file, { ...paced, name: 'two.bin' }).done()]);
       expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(2);
       expect(most).toBe(1);
       fs.rmSync(path.join(inbox, 'one.bin'));
