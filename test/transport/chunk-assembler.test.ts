@@ -2,6 +2,8 @@
 // bounds (size, count, bytes), idle timeouts, options.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { PROPERTY_RUNS, propertySeed } from '../support/arbitrary.js';
 import {
   ChunkSequenceError,
@@ -275,6 +277,22 @@ describe('ChunkAssembler buffers given back (recycle)', () => {
     a.recycle(x as Uint8Array);
     a.recycle(y as Uint8Array);
     expect(a.spare).toEqual({ buffers: 1, bytes: big });
+  });
+
+  it('keeps no message it handed out alive: those never given back are collected, and one given back late is still reused', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const a = new ChunkAssembler(resolveChunkAssemblerOptions());
+    const refs: WeakRef<ArrayBufferLike>[] = [];
+    for (let id = 1; id <= 80; id++) refs.push(new WeakRef(assemble(a, id, 64 * 1024, 16 * 1024, id).buffer));
+    await new Promise((r) => setImmediate(r)); // a WeakRef holds its target until the job that made it ends
+    gc();
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+
+    const late = assemble(a, 81, 4096, 1024, 81); // given back after many others were handed out
+    for (let id = 82; id <= 200; id++) assemble(a, id, 4096, 1024, id);
+    a.recycle(late);
+    expect(a.spare.buffers).toBe(1);
   });
 
   it('every message reassembles exactly whatever is given back when (property)', () => {

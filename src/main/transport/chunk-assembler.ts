@@ -68,8 +68,6 @@ const NO_DROPS: readonly number[] = Object.freeze([]);
 const MAX_SPARE_BUFFERS = 4;
 /** Bytes of the spare buffers together, at most. */
 const MAX_SPARE_BYTES = 16 * 1024 * 1024;
-/** Whole messages handed out whose buffers may still come back, at most (the oldest is forgotten). */
-const MAX_HANDED_OUT = 64;
 
 export function resolveChunkAssemblerOptions(input: Partial<ChunkAssemblerOptions> = {}): ChunkAssemblerOptions {
   if (input === null || typeof input !== 'object') throw new InvalidConfigError('options', 'expected an object');
@@ -94,8 +92,13 @@ export class ChunkAssembler {
   readonly #abandoned = new Map<number, { next: number; total: number }>();
   #partialBytes = 0;
   #dropped = 0;
-  /** Buffers of whole messages handed out by push(), until given back or forgotten. */
-  readonly #handedOut = new Set<ArrayBufferLike>();
+  /**
+   * Buffers of whole messages handed out by push(), until given back. Weak:
+   * a reader that never gives a message back lets it die young; a strong
+   * reference here would keep the last few megabytes alive until the old
+   * generation's collector freed them.
+   */
+  #handedOut = new WeakSet<ArrayBufferLike>();
   /** Buffers given back, for the next messages. */
   readonly #spare = new SpareBuffers(MAX_SPARE_BUFFERS, MAX_SPARE_BYTES);
 
@@ -212,12 +215,11 @@ export class ChunkAssembler {
     this.#partials.clear();
     this.#abandoned.clear();
     this.#partialBytes = 0;
-    this.#handedOut.clear();
+    this.#handedOut = new WeakSet();
     this.#spare.clear();
   }
 
   #handOut(buffer: Uint8Array): void {
-    if (this.#handedOut.size >= MAX_HANDED_OUT) this.#handedOut.delete(this.#handedOut.values().next().value as ArrayBufferLike);
     this.#handedOut.add(buffer.buffer);
   }
 
