@@ -104,7 +104,6 @@ interface Waiter {
 class Link {
   timer: NodeJS.Timeout | null = null;
   timerAt = Infinity;
-  readonly waiters = new Map<number, Waiter>();
 
   constructor(
     readonly connection: Connection,
@@ -172,15 +171,14 @@ export class Messenger {
   request(connection: Connection, topic: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     const link = this.links.get(connection);
     if (link === undefined) return Promise.reject(new PeerUnavailableError(connection.peerName(), `connection is ${connection.state}`));
-    const now = performance.now();
-    const request: OutgoingRequest = { topic, payload, idempotent: options.idempotent ?? false, timeoutMs: options.timeoutMs };
-    let id: number;
+    let waiter!: Waiter;
+    const promise = new Promise<Uint8Array>((resolve, reject) => (waiter = { resolve, reject }));
+    const request: OutgoingRequest = { topic, payload, idempotent: options.idempotent ?? false, timeoutMs: options.timeoutMs, context: waiter };
     try {
-      id = link.tracker.begin(request, now);
+      link.tracker.begin(request, performance.now());
     } catch (error) {
       return Promise.reject(error);
     }
-    const promise = new Promise<Uint8Array>((resolve, reject) => link.waiters.set(id, { resolve, reject }));
     this.performRequests(link);
     this.armForRequests(link);
     return promise;
@@ -383,17 +381,10 @@ export class Messenger {
             if (!(error instanceof ClusterwireError)) throw error;
             tracker.receiveError(out.messageId, error, performance.now());
           }
-        } else this.settle(link, out.requestId, out.type === 'resolved' ? out.response.payload : out.error);
+        } else if (out.type === 'resolved') (out.context as Waiter).resolve(out.response.payload);
+        else (out.context as Waiter).reject(out.error);
       }
     }
-  }
-
-  private settle(link: Link, requestId: number, result: Uint8Array | ClusterwireError): void {
-    const waiter = link.waiters.get(requestId);
-    if (waiter === undefined) return;
-    link.waiters.delete(requestId);
-    if (result instanceof ClusterwireError) waiter.reject(result);
-    else waiter.resolve(result);
   }
 
   /**

@@ -82,6 +82,8 @@ export interface OutgoingRequest {
   readonly idempotent?: boolean;
   /** Overall deadline from begin(), in ms. Default options.requestTimeoutMs. */
   readonly timeoutMs?: number;
+  /** Anything of the caller's (its waiter): handed back in the request's 'resolved' or 'failed' output. */
+  readonly context?: unknown;
 }
 
 export type RequestOutput =
@@ -94,8 +96,9 @@ export type RequestOutput =
       readonly attempts: number;
       /** From begin() to the response, in ms. */
       readonly elapsedMs: number;
+      readonly context: unknown;
     }
-  | { readonly type: 'failed'; readonly requestId: number; readonly error: ClusterwireError; readonly attempts: number };
+  | { readonly type: 'failed'; readonly requestId: number; readonly error: ClusterwireError; readonly attempts: number; readonly context: unknown };
 
 /**
  * What became of an answer: it ended the request ('resolved', 'failed'),
@@ -142,6 +145,7 @@ class Pending implements Deadline {
     readonly startedAt: number,
     readonly deadlineAt: number,
     readonly timeoutMs: number,
+    readonly context: unknown,
   ) {}
 }
 
@@ -211,7 +215,7 @@ export class RequestTracker {
     }
     if (this.#pending.has(id)) throw new InvalidConfigError('nextMessageId', `returned ${id}, which is still in flight`);
     const maxAttempts = idempotent ? this.options.maxRetries + 1 : 1;
-    const p = new Pending(id, topic, payload, idempotent, maxAttempts, now, now + timeoutMs, timeoutMs);
+    const p = new Pending(id, topic, payload, idempotent, maxAttempts, now, now + timeoutMs, timeoutMs, request.context);
     this.#pending.set(id, p);
     this.#recent.delete(id);
     this.#bytes += payload.byteLength;
@@ -227,7 +231,7 @@ export class RequestTracker {
       const p = heap.peek() as Pending;
       if (now >= p.deadlineAt) {
         this.#stats.timedOut++;
-        this.settle(p, false, { type: 'failed', requestId: p.order, error: new TimeoutError(p.order, p.timeoutMs, p.attempts), attempts: p.attempts });
+        this.settle(p, false, { type: 'failed', requestId: p.order, error: new TimeoutError(p.order, p.timeoutMs, p.attempts), attempts: p.attempts, context: p.context });
       } else if (p.phase === 'backoff') {
         this.sendAttempt(p, now);
       } else {
@@ -241,7 +245,7 @@ export class RequestTracker {
     const p = this.#pending.get(requestId);
     if (p === undefined) return this.stray(requestId);
     this.#stats.resolved++;
-    this.settle(p, true, { type: 'resolved', requestId, response, attempts: p.attempts, elapsedMs: now - p.startedAt });
+    this.settle(p, true, { type: 'resolved', requestId, response, attempts: p.attempts, elapsedMs: now - p.startedAt, context: p.context });
     return 'resolved';
   }
 
@@ -258,7 +262,7 @@ export class RequestTracker {
       if (p.phase === 'backoff') return 'retrying';
     }
     this.#stats.failed++;
-    this.settle(p, false, { type: 'failed', requestId, error, attempts: p.attempts });
+    this.settle(p, false, { type: 'failed', requestId, error, attempts: p.attempts, context: p.context });
     return 'failed';
   }
 
@@ -276,7 +280,7 @@ export class RequestTracker {
     const n = this.#pending.size;
     for (const p of this.#pending.values()) {
       this.#stats.failed++;
-      this.settle(p, false, { type: 'failed', requestId: p.order, error, attempts: p.attempts });
+      this.settle(p, false, { type: 'failed', requestId: p.order, error, attempts: p.attempts, context: p.context });
     }
     return n;
   }
