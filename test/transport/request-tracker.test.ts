@@ -231,6 +231,29 @@ describe('RequestTracker: answers', () => {
     expect(t.drain()).toEqual([]);
   });
 
+  it("hands each request's context back in the output that ends it, however it ends", () => {
+    const { t } = tracker();
+    const ctx = (name: string) => ({ name });
+    const answered = t.begin({ topic: 'a', payload: payload(), context: ctx('answered') }, 0);
+    const refused = t.begin({ topic: 'a', payload: payload(), context: ctx('refused') }, 0);
+    t.begin({ topic: 'a', payload: payload(), timeoutMs: 10, context: ctx('timed out') }, 0);
+    t.begin({ topic: 'a', payload: payload(), timeoutMs: 1_000, context: ctx('dropped') }, 0);
+    t.begin({ topic: 'a', payload: payload() }, 0);
+    t.drain();
+    t.receiveResponse(answered, response, 1);
+    t.receiveError(refused, new ForbiddenError('a', 'peer'), 2);
+    t.tick(10);
+    t.failAll(new PeerUnavailableError('peer', 'gone'));
+    const ended = t.drain().map((o) => [o.type, o.type === 'send' ? null : o.context]);
+    expect(ended).toEqual([
+      ['resolved', { name: 'answered' }],
+      ['failed', { name: 'refused' }],
+      ['failed', { name: 'timed out' }],
+      ['failed', { name: 'dropped' }],
+      ['failed', undefined],
+    ]);
+  });
+
   it('cancel() ends a request without an output', () => {
     const { t } = tracker();
     const id = t.begin({ topic: 'x', payload: payload() }, 0);
