@@ -23,6 +23,7 @@ export const ErrorCode = {
   INVALID_MESSAGE: 'ERR_INVALID_MESSAGE',
   HANDSHAKE_REJECTED: 'ERR_HANDSHAKE_REJECTED',
   TIMEOUT: 'ERR_TIMEOUT',
+  REQUEST_CANCELLED: 'ERR_REQUEST_CANCELLED',
   PEER_UNAVAILABLE: 'ERR_PEER_UNAVAILABLE',
   BACKPRESSURE: 'ERR_BACKPRESSURE',
   FORBIDDEN: 'ERR_FORBIDDEN',
@@ -76,6 +77,7 @@ export const ERRORS: readonly ErrorEntry[] = [
   { code: ErrorCode.INVALID_MESSAGE, wireCode: WireError.Unknown, meaning: 'A message to send has a field that does not fit its wire type, or lacks a required field.' },
   { code: ErrorCode.HANDSHAKE_REJECTED, wireCode: WireError.HandshakeRejected, meaning: 'The handshake was refused; `reason` says why (cluster_mismatch, version_unsupported, auth_failed, clock_skew, replay, ...).' },
   { code: ErrorCode.TIMEOUT, wireCode: WireError.Timeout, meaning: 'A request got no response within its timeout, after every attempt it was allowed.' },
+  { code: ErrorCode.REQUEST_CANCELLED, wireCode: WireError.Unknown, meaning: "The caller's AbortSignal aborted the request before its answer came (`cause` is the signal's reason); a request already sent may still be handled by the peer." },
   { code: ErrorCode.PEER_UNAVAILABLE, wireCode: WireError.PeerUnavailable, meaning: 'The connection to the peer closed or failed while the request was in flight.' },
   { code: ErrorCode.BACKPRESSURE, wireCode: WireError.Backpressure, meaning: 'A bounded queue or table is full (in-flight requests, dedupe window); retry later.' },
   { code: ErrorCode.FORBIDDEN, wireCode: WireError.Forbidden, meaning: 'The peer (by node id or certificate role) may not send this message type; it was not dispatched.' },
@@ -261,6 +263,17 @@ export class HandshakeRejectedError extends ClusterwireError {
     readonly byPeer: boolean = false,
   ) {
     super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected (${reason})${byPeer ? ' by peer' : ''}: ${detail}`);
+  }
+}
+
+export class RequestCancelledError extends ClusterwireError {
+  constructor(
+    /** What the request was for. */
+    readonly topic: string,
+    /** The signal's reason. */
+    reason: unknown,
+  ) {
+    super(ErrorCode.REQUEST_CANCELLED, `request on ${JSON.stringify(topic)} cancelled${reason instanceof Error ? `: ${reason.message}` : reason === undefined ? '' : `: ${String(reason)}`}`, { cause: reason });
   }
 }
 

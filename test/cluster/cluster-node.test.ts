@@ -127,6 +127,23 @@ describe('ClusterNode: five nodes on loopback', () => {
     expect(received[2].buffer).toBe(received[0].buffer);
   });
 
+  it('cancels a request through its AbortSignal, to a peer and to itself', async () => {
+    const release: Array<() => void> = [];
+    const offs = [nodes[1], nodes[0]].map((n) => n.handle('held', () => new Promise<Uint8Array>((r) => release.push(() => r(enc.encode('late'))))));
+    for (const target of ['n1', 'n0']) {
+      const abort = new AbortController();
+      const pending = nodes[0].request(target, 'held', new Uint8Array(1), { signal: abort.signal });
+      await until(() => release.length === 1, 5000);
+      abort.abort('changed my mind');
+      const error = (await pending.catch((e: unknown) => e)) as ClusterwireError;
+      expect(error.code).toBe('ERR_REQUEST_CANCELLED');
+      expect(error.cause).toBe('changed my mind');
+      release.shift()!();
+    }
+    expect(((await nodes[0].request('n2', 'echo', new Uint8Array(0), { signal: AbortSignal.abort() }).catch((e: unknown) => e)) as ClusterwireError).code).toBe('ERR_REQUEST_CANCELLED');
+    for (const off of offs) off();
+  });
+
   it('broadcasts reach every other node, directly (with a report) and by gossip', async () => {
     const direct = new Set<string>();
     const gossip = new Set<string>();

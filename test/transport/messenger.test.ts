@@ -4,7 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Messenger, type MessengerHandlers, type MessengerOptionsInput } from '../../src/main/transport/messenger.js';
 import type { Connection } from '../../src/main/transport/connection.js';
-import { ErrorCode } from '../../src/shared/errors.js';
+import { getEventListeners } from 'node:events';
+import { ErrorCode, RequestCancelledError } from '../../src/shared/errors.js';
+import { until } from '../support/until.js';
 import { codeOf } from '../support/code-of.js';
 
 const open: Messenger[] = [];
@@ -75,6 +77,41 @@ describe('Messenger', () => {
     const started = Date.now();
     expect(await codeOf(b.request(conn, 'never', text('?'), { timeoutMs: 150 }))).toBe(ErrorCode.TIMEOUT);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it('cancels a request when its AbortSignal aborts: ERR_REQUEST_CANCELLED at once, the late answer dropped, the listener removed', async () => {
+    const { a, b, conn } = await pair();
+    let handled = 0;
+    let answer!: () => void;
+    a.handle('held', async () => {
+      handled++;
+      await new Promise<void>((r) => (answer = r));
+      return text('late');
+    });
+    a.handle('quick', () => text('ok'));
+
+    const abort = new AbortController();
+    const pending = b.request(conn, 'held', text('?'), { signal: abort.signal, timeoutMs: 5_000 });
+    await until(() => handled === 1, 2_000);
+    const reason = new Error('user went away');
+    abort.abort(reason);
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestCancelledError);
+    expect((error as RequestCancelledError).code).toBe(ErrorCode.REQUEST_CANCELLED);
+    expect((error as Error).cause).toBe(reason);
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    answer(); // the peer still answers; the answer finds no request and is dropped
+    expect(str(await b.request(conn, 'quick', text('?')))).toBe('ok');
+
+    // aborted before: nothing is sent
+    expect(await codeOf(b.request(conn, 'held', text('?'), { signal: AbortSignal.abort() }))).toBe(ErrorCode.REQUEST_CANCELLED);
+    // answered before the abort: the abort changes nothing, and no listener is left
+    const later = new AbortController();
+    expect(str(await b.request(conn, 'quick', text('?'), { signal: later.signal }))).toBe('ok');
+    expect(getEventListeners(later.signal, 'abort')).toHaveLength(0);
+    later.abort();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handled).toBe(1);
   });
 
   it('retries an idempotent request and the receiver handles it once', async () => {

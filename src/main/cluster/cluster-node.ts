@@ -30,7 +30,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NotLeaderError, NoHandlerError, TimeoutError, HandlerFailedError, PeerUnavailableError } from '../../shared/errors.js';
+import { ClusterwireError, HandshakeRejectedError, InvalidMessageError, JoinFailedError, NodeStoppedError, NotLeaderError, NoHandlerError, TimeoutError, HandlerFailedError, PeerUnavailableError, RequestCancelledError } from '../../shared/errors.js';
 import { seedAddress, type SeedSource } from '../discovery/seed-source.js';
 import { Engine } from '../engine/engine.js';
 import { PeerQualityTable, type PeerQualitySnapshot } from '../health/peer-quality.js';
@@ -94,6 +94,12 @@ export interface ClusterRequestOptions {
   timeoutMs?: number;
   /** Retried on timeout or a lost connection, and run at most once by the receiver. */
   idempotent?: boolean;
+  /**
+   * Aborting it rejects the request at once with ERR_REQUEST_CANCELLED (its
+   * answer, if one comes, is dropped). A request already sent may still be
+   * handled by the peer, and a local handler already running runs to its end.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BroadcastOptions {
@@ -176,18 +182,25 @@ function refusalReason(error: ClusterwireError): string | null {
 }
 
 /** `promise`, or ERR_TIMEOUT after `timeoutMs`. */
-function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+/**
+ * What `promise` settles with, unless `timeoutMs` (Infinity: no limit) passes
+ * first (ERR_TIMEOUT) or `signal` aborts first (ERR_REQUEST_CANCELLED, for a
+ * request on `topic`).
+ */
+function withinLimits<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal | undefined, topic: string): Promise<T> {
+  if (signal?.aborted === true) return Promise.reject(new RequestCancelledError(topic, signal.reason));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(0, timeoutMs, 0)), timeoutMs);
+    const timer = timeoutMs === Infinity ? null : setTimeout(() => finish(reject, new TimeoutError(0, timeoutMs, 0)), timeoutMs);
+    const onAbort = () => finish(reject, new RequestCancelledError(topic, signal!.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function finish<V>(settle: (value: V) => void, value: V): void {
+      if (timer !== null) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      settle(value);
+    }
     promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
+      (v) => finish(resolve, v),
+      (e: unknown) => finish(reject, e),
     );
   });
 }
@@ -515,17 +528,29 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
   async request(nodeId: string, topic: string, payload: Uint8Array, options: ClusterRequestOptions = {}): Promise<Uint8Array> {
     this.checkPayload(payload);
     this.counters.requests++;
+    const signal = options.signal;
+    if (signal?.aborted === true) {
+      this.counters.failedRequests++;
+      throw new RequestCancelledError(topic, signal.reason);
+    }
     if (nodeId === this.id) {
       const handler = this.handlers.get(topic);
       if (handler === undefined) {
         this.counters.failedRequests++;
         throw new NoHandlerError(topic, this.id);
       }
+      const handled = (async () => {
+        try {
+          return (await handler({ topic, payload, from: this.id, kind: 'request' })) ?? new Uint8Array(0);
+        } catch (error) {
+          throw new HandlerFailedError(topic, String((error as Error)?.message ?? error), { cause: error });
+        }
+      })();
       try {
-        return (await handler({ topic, payload, from: this.id, kind: 'request' })) ?? new Uint8Array(0);
+        return await (signal === undefined ? handled : withinLimits(handled, Infinity, signal, topic));
       } catch (error) {
         this.counters.failedRequests++;
-        throw new HandlerFailedError(topic, String((error as Error)?.message ?? error), { cause: error });
+        throw error;
       }
     }
     this.router.acquire(nodeId);
@@ -534,7 +559,7 @@ export class ClusterNode extends EventEmitter<ClusterEventMap> {
       const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
       const started = performance.now();
       const ready = this.connectionTo(nodeId, 'request');
-      const connection = ready instanceof Promise ? await withDeadline(ready, timeoutMs) : ready;
+      const connection = ready instanceof Promise ? await withinLimits(ready, timeoutMs, signal, topic) : ready;
       const left = Math.max(1, Math.floor(timeoutMs - (performance.now() - started)));
       return await this.messenger.request(connection, topic, payload, { ...options, timeoutMs: left });
     } catch (error) {

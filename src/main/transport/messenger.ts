@@ -17,7 +17,7 @@
 // peer may not send is answered with ERR_FORBIDDEN and never dispatched.
 // Body types of other layers (file transfer, state sync, ...) go, after the
 // same check, to the handler registered for the type with handleBody().
-import { ClusterwireError, InvalidConfigError, ForbiddenError, HandlerFailedError, NoHandlerError, RemoteError, BackpressureError, TimeoutError, PeerUnavailableError, type ErrorCode } from '../../shared/errors.js';
+import { ClusterwireError, InvalidConfigError, ForbiddenError, HandlerFailedError, NoHandlerError, RemoteError, BackpressureError, TimeoutError, PeerUnavailableError, RequestCancelledError, type ErrorCode } from '../../shared/errors.js';
 import type { BodyName, BodyOf, Envelope } from '../../shared/envelope/index.js';
 import type { ErrorReply, Response } from '../../shared/schema/layout.js';
 import { WireError } from '../../shared/schema/generated/clusterwire/wire/wire-error.js';
@@ -69,6 +69,12 @@ const OWN_TYPES: ReadonlySet<BodyName> = new Set(['Message', 'Request', 'Respons
 export interface RequestOptions {
   timeoutMs?: number;
   idempotent?: boolean;
+  /**
+   * Aborting it rejects the request at once with ERR_REQUEST_CANCELLED and
+   * forgets it (an answer that still comes is dropped as late); an attempt
+   * already sent may still be handled by the peer.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SendMessageOptions {
@@ -96,8 +102,8 @@ export interface MessengerHandlers {
 }
 
 interface Waiter {
-  resolve(payload: Uint8Array): void;
-  reject(error: ClusterwireError): void;
+  resolve: (payload: Uint8Array) => void;
+  reject: (error: ClusterwireError) => void;
 }
 
 /** What the messenger keeps per established connection. */
@@ -171,14 +177,18 @@ export class Messenger {
   request(connection: Connection, topic: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     const link = this.links.get(connection);
     if (link === undefined) return Promise.reject(new PeerUnavailableError(connection.peerName(), `connection is ${connection.state}`));
+    const signal = options.signal;
+    if (signal?.aborted === true) return Promise.reject(new RequestCancelledError(topic, signal.reason));
     let waiter!: Waiter;
     const promise = new Promise<Uint8Array>((resolve, reject) => (waiter = { resolve, reject }));
     const request: OutgoingRequest = { topic, payload, idempotent: options.idempotent ?? false, timeoutMs: options.timeoutMs, context: waiter };
+    let id: number;
     try {
-      link.tracker.begin(request, performance.now());
+      id = link.tracker.begin(request, performance.now());
     } catch (error) {
       return Promise.reject(error);
     }
+    if (signal !== undefined) cancelOnAbort(link.tracker, id, topic, signal, waiter);
     this.performRequests(link);
     this.armForRequests(link);
     return promise;
@@ -420,6 +430,23 @@ export class Messenger {
   private armForRequests(link: Link): void {
     if (link.tracker.nextDeadline < link.timerAt) this.arm(link);
   }
+}
+
+/** Makes `signal` cancel request `id` (it ends with ERR_REQUEST_CANCELLED); the listener goes when the request ends. */
+function cancelOnAbort(tracker: RequestTracker, id: number, topic: string, signal: AbortSignal, waiter: Waiter): void {
+  const { resolve, reject } = waiter;
+  const onAbort = () => {
+    if (tracker.cancel(id)) reject(new RequestCancelledError(topic, signal.reason));
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  waiter.resolve = (payload) => {
+    signal.removeEventListener('abort', onAbort);
+    resolve(payload);
+  };
+  waiter.reject = (error) => {
+    signal.removeEventListener('abort', onAbort);
+    reject(error);
+  };
 }
 
 /** The local error for a peer's ErrorReply. */
