@@ -9,6 +9,9 @@
 // request tracking, deadlines, dispatch by topic), against the same raw
 // figures. Pipelined workloads also report the CPU time per request of both
 // processes, which a busy machine disturbs less than requests per second.
+// Both sides keep the requests they wait for in the same IdTable (a Map
+// that takes and drops an entry per request makes V8 promote its tables:
+// src/main/transport/id-table.ts).
 //
 //   --duration=S        seconds per workload (default 3; --quick: 1)
 //   --sizes=64,1024,... one-way payload sizes (default 64,256,1024,16384,262144,1048576)
@@ -38,6 +41,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transport } from '../../src/main/transport/transport.js';
 import { Messenger } from '../../src/main/transport/messenger.js';
+import { IdTable } from '../../src/main/transport/id-table.js';
 import type { Connection } from '../../src/main/transport/connection.js';
 import type { BodyValue } from '../../src/shared/envelope/index.js';
 import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
@@ -94,7 +98,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 interface RawLink {
   socket: net.Socket;
   batch: RawBatch;
-  waiting: Map<number, () => void>;
+  waiting: IdTable<() => void>;
   nextId: number;
   flushScheduled: boolean;
 }
@@ -103,7 +107,7 @@ async function rawConnect(port: number): Promise<RawLink> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((r) => socket.once('connect', r));
-  const link: RawLink = { socket, batch: new RawBatch(), waiting: new Map(), nextId: 1, flushScheduled: false };
+  const link: RawLink = { socket, batch: new RawBatch(), waiting: new IdTable(), nextId: 1, flushScheduled: false };
   const framer = new RawFramer();
   socket.on('data', (chunk: Buffer) =>
     framer.push(chunk, (id, kind) => {
@@ -134,10 +138,10 @@ function rawRequest(link: RawLink, payload: Uint8Array): Promise<void> {
 
 interface CwLink {
   conn: Connection;
-  waiting: Map<number, () => void>;
+  waiting: IdTable<() => void>;
 }
 
-async function cwConnect(transport: Transport, port: number, waiting: Map<number, () => void>): Promise<CwLink> {
+async function cwConnect(transport: Transport, port: number, waiting: IdTable<() => void>): Promise<CwLink> {
   const conn = await transport.connect('127.0.0.1', port, { nodeId: 'receiver' });
   return { conn, waiting };
 }
@@ -194,7 +198,7 @@ async function rawSide(receiver: Receiver): Promise<Side> {
 }
 
 async function cwSide(receiver: Receiver): Promise<Side> {
-  const waiting = new Map<number, () => void>();
+  const waiting = new IdTable<() => void>();
   const transport = new Transport(
     {
       nodeId: 'sender',

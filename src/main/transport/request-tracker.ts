@@ -61,6 +61,7 @@ import type { Request, Response } from '../../shared/schema/layout.js';
 import { Backoff } from './backoff.js';
 import { DeadlineHeap, type Deadline } from './deadline-heap.js';
 import { MAX_REQUEST_TIMEOUT_MS, type RequestTrackerOptions } from './request-tracker-options.js';
+import { IdTable } from './id-table.js';
 import { SettledIds } from './settled-ids.js';
 
 /** How many ended request ids are remembered to classify stray answers. */
@@ -146,13 +147,16 @@ class Pending implements Deadline {
     readonly deadlineAt: number,
     readonly timeoutMs: number,
     readonly context: unknown,
+    /** The how-manieth begin() this was: failAll() ends requests in that order. */
+    readonly seq: number,
   ) {}
 }
 
 export class RequestTracker {
   readonly options: RequestTrackerOptions;
   readonly #deps: RequestTrackerDeps;
-  readonly #pending = new Map<number, Pending>();
+  /** Requests in flight by id (an IdTable, not a Map: see id-table.ts). */
+  readonly #pending = new IdTable<Pending>();
   readonly #heap = new DeadlineHeap<Pending>();
   /** Ended request ids and whether a response resolved them; the oldest is forgotten first. */
   readonly #recent = new SettledIds(RECENT_SETTLED_MAX);
@@ -215,7 +219,7 @@ export class RequestTracker {
     }
     if (this.#pending.has(id)) throw new InvalidConfigError('nextMessageId', `returned ${id}, which is still in flight`);
     const maxAttempts = idempotent ? this.options.maxRetries + 1 : 1;
-    const p = new Pending(id, topic, payload, idempotent, maxAttempts, now, now + timeoutMs, timeoutMs, request.context);
+    const p = new Pending(id, topic, payload, idempotent, maxAttempts, now, now + timeoutMs, timeoutMs, request.context, this.#stats.begun);
     this.#pending.set(id, p);
     this.#recent.delete(id);
     this.#bytes += payload.byteLength;
@@ -277,12 +281,12 @@ export class RequestTracker {
 
   /** Ends every request in flight with `error` (in the order they began); returns how many. */
   failAll(error: ClusterwireError): number {
-    const n = this.#pending.size;
-    for (const p of this.#pending.values()) {
+    const pending = this.#pending.values().sort((a, b) => a.seq - b.seq);
+    for (const p of pending) {
       this.#stats.failed++;
       this.settle(p, false, { type: 'failed', requestId: p.order, error, attempts: p.attempts, context: p.context });
     }
-    return n;
+    return pending.length;
   }
 
   /** The outputs since the last drain, in order. The array is reused: valid until the next drain(). */
