@@ -181,7 +181,6 @@ function refusalReason(error: ClusterwireError): string | null {
   return typeof code === 'string' && /^ERR_(SSL|TLS)_|CERT|SIGNATURE|ISSUER/.test(code) ? `tls: ${code}` : null;
 }
 
-/** `promise`, or ERR_TIMEOUT after `timeoutMs`. */
 /**
  * What `promise` settles with, unless `timeoutMs` (Infinity: no limit) passes
  * first (ERR_TIMEOUT) or `signal` aborts first (ERR_REQUEST_CANCELLED, for a
