@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidConfigError } from '../../src/shared/errors.js';
 import {
   DedupeWindow,
+  RETRY_GRACE_MS,
   replyBytes,
   resolveDedupeWindowOptions,
   type DedupeReply,
@@ -55,6 +56,45 @@ describe('DedupeWindow: verdicts', () => {
     expect(w.nextExpiry).toBe(6_000);
     expect(w.begin('n1', 1, 5_999).kind).toBe('completed');
     expect(w.begin('n1', 1, 6_000).kind).toBe('new');
+  });
+
+  it("with a request's budget, forgets it once no attempt can come: twice the budget plus the grace after it arrived, never sooner than the entries before it", () => {
+    const w = window({ dedupeWindowMs: 60_000 });
+    w.begin('n1', 1, 0, 2_000); // a sender that tries for 2 s more
+    w.complete('n1', 1, ok(), 100);
+    expect(w.nextExpiry).toBe(2 * 2_000 + RETRY_GRACE_MS);
+    expect(w.begin('n1', 1, 4_999).kind).toBe('completed');
+    expect(w.begin('n1', 1, 5_000).kind).toBe('new');
+
+    // a budget longer than the window: the window rules
+    w.begin('n2', 7, 10_000, 100_000);
+    w.complete('n2', 7, ok(), 10_000);
+    expect(w.nextExpiry).toBe(70_000);
+    // a shorter budget behind it waits its turn (kept longer, never shorter)
+    w.begin('n2', 8, 10_000, 10);
+    w.complete('n2', 8, ok(), 10_001);
+    expect(w.begin('n2', 8, 69_999).kind).toBe('completed');
+    expect(w.begin('n2', 8, 70_000).kind).toBe('new');
+    // a handler that outlasts the budget: the entry goes at once after completion, as the window allows
+    w.begin('n3', 9, 100_000, 100);
+    w.complete('n3', 9, ok(), 200_000);
+    expect(w.begin('n3', 9, 200_000).kind).toBe('new');
+  });
+
+  it('takes five times the sustained rate of idempotent 5 s requests per sender with their budgets', () => {
+    const rate = (withBudget: boolean): number => {
+      const w = window({ maxEntriesPerSender: 10_000 });
+      let admitted = 0;
+      for (let i = 1; i <= 2_000 * 120; i++) {
+        const now = i / 2; // 2 000 requests a second, for two minutes
+        if (w.begin('n1', i, now, withBudget ? 5_000 : undefined).kind !== 'new') continue;
+        w.complete('n1', i, ok(1), now);
+        admitted++;
+      }
+      return admitted / 120;
+    };
+    expect(rate(false)).toBeLessThan(200); // 10 000 per 60 s
+    expect(rate(true)).toBeGreaterThan(900); // 10 000 per 11 s
   });
 
   it('never expires a request in progress', () => {

@@ -19,10 +19,18 @@
 // progress a duplicate is answered 'in-progress': drop it, because the one
 // reply answers every attempt (they share the message id, which the reply
 // names as its correlation id). In progress entries never expire. A
-// completed entry is kept for dedupeWindowMs from its completion; a
-// duplicate in that time is answered 'completed' with the cached reply, to
-// be sent again. The window must therefore cover the senders' retry span:
-// the default 60 s is well above the 5 s default request timeout.
+// completed entry is kept for dedupeWindowMs from its completion, or less
+// when the request said how long its sender keeps trying (begin()'s
+// `budgetMs`, the Request's timeoutMs: what was left of the sender's
+// overall deadline when the attempt left): then until twice that budget
+// plus RETRY_GRACE_MS after the attempt arrived, which covers every attempt
+// the sender may still send, and frames of it held up in queues as long
+// again. A duplicate in that time is answered 'completed' with the cached
+// reply, to be sent again. The window must cover the retry span of senders
+// that give no budget: the default 60 s is well above the 5 s default
+// request timeout. With the budget, a sender of 5 s requests takes an entry
+// for about 11 s instead of 60, so the per-sender cap allows five times the
+// sustained rate of idempotent requests.
 //
 // BOUNDS, and what happens at them. At most maxEntries entries in all and
 // maxEntriesPerSender per sender (in progress and completed alike); at
@@ -51,6 +59,8 @@ export const DEFAULT_DEDUPE_WINDOW_MS = 60_000;
 export const DEFAULT_DEDUPE_MAX_ENTRIES = 100_000;
 export const DEFAULT_DEDUPE_MAX_ENTRIES_PER_SENDER = 10_000;
 export const DEFAULT_DEDUPE_MAX_BYTES = 32 * 1024 * 1024;
+/** Added to twice a request's budget before its entry may expire (ms). */
+export const RETRY_GRACE_MS = 1_000;
 
 export interface DedupeWindowOptionsInput {
   dedupeWindowMs?: number;
@@ -115,6 +125,8 @@ class Entry {
   constructor(
     readonly sender: string,
     readonly key: number,
+    /** No attempt of the request is expected after this (monotonic ms); Infinity when the request gave no budget. */
+    readonly attemptsUntil: number,
   ) {}
 }
 
@@ -161,8 +173,12 @@ export class DedupeWindow {
     return this.#bySender.get(sender)?.size ?? 0;
   }
 
-  /** A request `key` from `sender` arrived at monotonic time `now`: what to do with it. */
-  begin(sender: string, key: number, now: number): DedupeVerdict {
+  /**
+   * A request `key` from `sender` arrived at monotonic time `now`: what to
+   * do with it. `budgetMs`, when given, is how long its sender may still
+   * send attempts of it (the Request's timeoutMs).
+   */
+  begin(sender: string, key: number, now: number, budgetMs = Number.POSITIVE_INFINITY): DedupeVerdict {
     this.purge(now);
     let entries = this.#bySender.get(sender);
     const e = entries?.get(key);
@@ -182,7 +198,7 @@ export class DedupeWindow {
       entries = new Map();
       this.#bySender.set(sender, entries);
     }
-    entries.set(key, new Entry(sender, key));
+    entries.set(key, new Entry(sender, key, now + 2 * budgetMs + RETRY_GRACE_MS));
     this.#size++;
     this.#inProgress++;
     this.#stats.admitted++;
@@ -207,8 +223,10 @@ export class DedupeWindow {
       this.#stats.uncached++;
     }
     this.#inProgress--;
-    // Never before the current tail, so the list stays in expiry order even if the clock stepped back.
-    e.expiresAt = Math.max(now + this.options.dedupeWindowMs, this.#tail?.expiresAt ?? 0);
+    // Never before the current tail, so the list stays in expiry order (even if the clock
+    // stepped back, or an earlier request had a longer budget): an entry may outlive its
+    // time, never fall short of it.
+    e.expiresAt = Math.max(Math.min(now + this.options.dedupeWindowMs, e.attemptsUntil), this.#tail?.expiresAt ?? 0);
     if (this.#tail === null) this.#head = e;
     else this.#tail.next = e;
     this.#tail = e;

@@ -300,7 +300,7 @@ export class Messenger {
   private dispatchRequest(link: Link, envelope: Envelope, body: BodyOf<'Request'>): void {
     const id = envelope.header.messageId;
     if (body.idempotent) {
-      const verdict = this.dedupe.begin(link.peer, id, performance.now());
+      const verdict = this.dedupe.begin(link.peer, id, performance.now(), body.timeoutMs > 0 ? body.timeoutMs : Number.POSITIVE_INFINITY);
       switch (verdict.kind) {
         case 'in-progress':
         case 'completed-uncached':
