@@ -31,6 +31,10 @@
 //                       and report the median round (latency: all rounds' samples;
 //                       file transfer: the best run);
 //                       steadier figures on a shared machine (default 1)
+//   --peers             the same workloads through ZeroMQ (zeromq.js) and NATS
+//                       (nats.js and a local nats-server) in every round, in a
+//                       table of their own (bench/load/peers.ts); installed on
+//                       first use for the benchmark only, never as dependencies
 //   --transfer-mib=N    file transfer rows: an N MiB file, every chunk SHA-256
 //                       verified and written, against raw TCP in the same run
 //                       (bench/transfer.ts; default 256, --quick 64, 0 skips them)
@@ -47,6 +51,7 @@ import type { BodyValue } from '../../src/shared/envelope/index.js';
 import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv, makeLoadPki } from './tls.js';
 import { measureTransfers, type TransferRow } from '../transfer.js';
+import { startPeerSides, type LoadSide } from './peers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -65,6 +70,7 @@ const pacing = process.argv.includes('--paced') ? { pacingIdleMs: 0 } : {};
 const outName = arg('out') ?? 'load';
 const transferMib = Number(arg('transfer-mib') ?? (quick ? 64 : 256));
 const rounds = Math.max(1, Number(arg('rounds') ?? 1));
+const withPeers = process.argv.includes('--peers');
 /** Bytes queued per connection before the sender waits for the socket to drain. */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** Bytes a sender writes per event-loop turn before it yields. */
@@ -153,18 +159,14 @@ function cwRequest(link: CwLink, payload: Uint8Array): Promise<void> {
 
 // ------------------------------------------------------------ workloads
 
-interface Side {
-  name: 'raw' | 'clusterwire';
-  oneWay(size: number): Promise<{ messages: number; seconds: number }>;
-  requestLatency(): Promise<Float64Array>;
-  pipelined(inFlight: number): Promise<{ requests: number; seconds: number }>;
-  close(): Promise<void>;
-}
+type Side = LoadSide;
 
 async function rawSide(receiver: Receiver): Promise<Side> {
   const links = await Promise.all(Array.from({ length: connections }, () => rawConnect(receiver.port)));
   return {
     name: 'raw',
+    endMarkers: connections,
+    maxPayload: Number.POSITIVE_INFINITY,
     async oneWay(size) {
       const payload = new Uint8Array(size).fill(7);
       const perTurn = Math.max(1, Math.floor(TURN_BYTES / (size + 9)));
@@ -218,6 +220,8 @@ async function cwSide(receiver: Receiver): Promise<Side> {
   const links = await Promise.all(Array.from({ length: connections }, () => cwConnect(transport, receiver.port, waiting)));
   return {
     name: 'clusterwire',
+    endMarkers: connections,
+    maxPayload: Number.POSITIVE_INFINITY,
     async oneWay(size) {
       const body: BodyValue = { type: 'Message', topic: 'load', payload: new Uint8Array(size).fill(7) };
       const perTurn = Math.max(1, Math.floor(TURN_BYTES / (size + 120)));
@@ -356,29 +360,32 @@ async function main(): Promise<void> {
     const receiver = await startReceiver(name, env);
     sides[name] = { receiver, side: name === 'raw' ? await rawSide(receiver) : await cwSide(receiver) };
   }
-  /** Runs a workload `rounds` times on both sides in turn; the results of every round, per side. */
-  const each = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>): Promise<[T[], T[]]> => {
-    const a: T[] = [];
-    const b: T[] = [];
+  const peers = withPeers ? await startPeerSides({ durationMs, latencyLoop, pipelineLoop }) : { sides: [], missing: [] };
+  for (const line of peers.missing) console.error(`  left out: ${line}`);
+  /** Every side, in the order each round runs them: raw TCP, clusterwire, then ZeroMQ and NATS with --peers. */
+  const order = [sides.raw, sides.cw, ...peers.sides];
+  /** Runs a workload `rounds` times on every side in turn; the results of every round, per side, in `order`. */
+  const each = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>): Promise<T[][]> => {
+    const out: T[][] = order.map(() => []);
     for (let round = 1; round <= rounds; round++) {
       console.error(`  ${label}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''} ...`);
-      a.push(await run(sides.raw.side, sides.raw.receiver));
-      b.push(await run(sides.cw.side, sides.cw.receiver));
+      for (let i = 0; i < order.length; i++) out[i].push(await run(order[i].side, order[i].receiver));
     }
-    return [a, b];
+    return out;
   };
-  /** The median round of each side by `key`. */
-  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>, key: (x: T) => number): Promise<[T, T]> => {
-    const [a, b] = await each(label, run);
-    return [median(a, key), median(b, key)];
-  };
+  /** The median round of each side by `key`, in `order`. */
+  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>, key: (x: T) => number): Promise<T[]> => (await each(label, run)).map((rs) => median(rs, key));
+  /** The --peers table: per workload, a cell per side in `order`, each with its ratio to raw TCP. */
+  const peerRows: string[][] = [];
+  const peerCell = (value: number, raw: number, text: string) => (!Number.isFinite(value) ? '—' : value === raw ? text : `${text}, ${(value / raw).toFixed(2)}×`);
 
   for (const size of sizes) {
-    const [raw, cw] = await both(`one-way ${sizeLabel(size)}`, async (side, receiver) => {
+    const [raw, cw, ...peerRuns] = await both(`one-way ${sizeLabel(size)}`, async (side, receiver) => {
+      if (size > side.maxPayload) return { messages: NaN, seconds: 1 }; // the row says '—'
       await receiver.ask('reset');
       const r = await side.oneWay(size);
       const counts = await receiver.ask<{ messages: number }>('counts');
-      if (counts.messages !== r.messages + connections) throw new Error(`${side.name}: receiver counted ${counts.messages} of ${r.messages + connections} messages`);
+      if (counts.messages !== r.messages + side.endMarkers) throw new Error(`${side.name}: receiver counted ${counts.messages} of ${r.messages + side.endMarkers} messages`);
       return r;
     }, (x) => x.messages / x.seconds);
     const rate = (x: { messages: number; seconds: number }) => x.messages / x.seconds;
@@ -392,26 +399,42 @@ async function main(): Promise<void> {
       cwValue: rate(cw),
     });
     results[`oneway_${size}`] = { raw: { msgsPerSec: rate(raw), gbitPerSec: gbit(raw) }, clusterwire: { msgsPerSec: rate(cw), gbitPerSec: gbit(cw) } };
+    if (peers.sides.length > 0) {
+      const all = [raw, cw, ...peerRuns];
+      peerRows.push([`one-way ${sizeLabel(size)}: msgs/s (Gbit/s)`, ...all.map((x) => peerCell(rate(x), rate(raw), `${fmtRate(rate(x))} (${gbit(x).toFixed(2)})`))]);
+      for (let i = 0; i < peers.sides.length; i++) (results[`oneway_${size}`] as Record<string, unknown>)[peers.sides[i].side.name] = { msgsPerSec: rate(peerRuns[i]), gbitPerSec: gbit(peerRuns[i]) };
+    }
   }
 
-  const [rawLat, cwLat] = (await each('request/response, 1 in flight', (side) => side.requestLatency())).map(merged);
+  const [rawLat, cwLat, ...peerLats] = (await each('request/response, 1 in flight', (side) => side.requestLatency())).map(merged);
   for (const [label, p] of [['p50', 0.5], ['p99', 0.99], ['p99.9', 0.999]] as const) {
     const a = pct(rawLat, p);
     const b = pct(cwLat, p);
     rows.push({ workload: `request/response 64 B, 1 in flight: ${label} µs`, raw: a.toFixed(1), clusterwire: b.toFixed(1), ratio: `${(b / a).toFixed(2)}×`, rawValue: a, cwValue: b });
   }
-  results.latency = {
-    raw: { p50: pct(rawLat, 0.5), p99: pct(rawLat, 0.99), p999: pct(rawLat, 0.999), samples: rawLat.length },
-    clusterwire: { p50: pct(cwLat, 0.5), p99: pct(cwLat, 0.99), p999: pct(cwLat, 0.999), samples: cwLat.length },
-  };
+  const latencyOf = (s: Float64Array) => ({ p50: pct(s, 0.5), p99: pct(s, 0.99), p999: pct(s, 0.999), samples: s.length });
+  results.latency = { raw: latencyOf(rawLat), clusterwire: latencyOf(cwLat) };
+  for (let i = 0; i < peers.sides.length; i++) (results.latency as Record<string, unknown>)[peers.sides[i].side.name] = latencyOf(peerLats[i]);
+  if (peers.sides.length > 0) {
+    for (const [label, p] of [['p50', 0.5], ['p99', 0.99]] as const) {
+      const a = pct(rawLat, p);
+      peerRows.push([`request/response 64 B, 1 in flight: ${label} µs`, ...[rawLat, cwLat, ...peerLats].map((s) => peerCell(pct(s, p), a, pct(s, p).toFixed(1)))]);
+    }
+  }
 
-  const [rawPipe, cwPipe] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)), (x) => x.requests / x.seconds);
+  const [rawPipe, cwPipe, ...peerPipes] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)), (x) => x.requests / x.seconds);
   const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
   /** CPU µs per request, both processes: steadier than req/s on a shared machine. */
   const cpu = (x: { requests: number; cpuUs: number }) => x.cpuUs / x.requests;
   rows.push({ workload: 'request/response 64 B, 100 in flight: req/s', raw: fmtRate(pr(rawPipe)), clusterwire: fmtRate(pr(cwPipe)), ratio: `${(pr(cwPipe) / pr(rawPipe)).toFixed(2)}×`, rawValue: pr(rawPipe), cwValue: pr(cwPipe) });
   rows.push({ workload: 'request/response 64 B, 100 in flight: CPU µs per request (both processes)', raw: cpu(rawPipe).toFixed(2), clusterwire: cpu(cwPipe).toFixed(2), ratio: `${(cpu(cwPipe) / cpu(rawPipe)).toFixed(2)}×`, rawValue: cpu(rawPipe), cwValue: cpu(cwPipe) });
   results.pipelined = { raw: pr(rawPipe), clusterwire: pr(cwPipe), cpuUsPerRequest: { raw: cpu(rawPipe), clusterwire: cpu(cwPipe) } };
+  if (peers.sides.length > 0) {
+    const all = [rawPipe, cwPipe, ...peerPipes];
+    peerRows.push(['request/response 64 B, 100 in flight: req/s', ...all.map((x) => peerCell(pr(x), pr(rawPipe), fmtRate(pr(x))))]);
+    peerRows.push(['request/response 64 B, 100 in flight: CPU µs per request (all processes)', ...all.map((x) => peerCell(cpu(x), cpu(rawPipe), cpu(x).toFixed(2)))]);
+    results.peers = Object.fromEntries(peers.sides.map((p, i) => [p.side.name, { version: p.version, pipelined: pr(peerPipes[i]), cpuUsPerRequest: cpu(peerPipes[i]) }]));
+  }
 
   // The same request/response workloads through Messenger.request(), against the raw figures above.
   console.error('  Messenger.request, 1 and 100 in flight ...');
@@ -436,7 +459,7 @@ async function main(): Promise<void> {
   rows.push({ workload: 'Messenger.request 64 B, 100 in flight: CPU µs per request (both processes)', raw: cpu(rawPipe).toFixed(2), clusterwire: cpu(msgPipe).toFixed(2), ratio: `${(cpu(msgPipe) / cpu(rawPipe)).toFixed(2)}×`, rawValue: cpu(rawPipe), cwValue: cpu(msgPipe) });
   results.messenger = { latency: { p50: pct(msgLat, 0.5), p99: pct(msgLat, 0.99), p999: pct(msgLat, 0.999), samples: msgLat.length }, pipelined: pr(msgPipe), cpuUsPerRequest: cpu(msgPipe) };
 
-  for (const { side, receiver } of Object.values(sides)) {
+  for (const { side, receiver } of order) {
     await side.close();
     receiver.child.send({ type: 'exit' });
   }
@@ -456,10 +479,19 @@ async function main(): Promise<void> {
 
   const table = ['| workload | raw TCP (baseline) | clusterwire | clusterwire / raw |', '|---|---:|---:|---:|', ...rows.map((r) => `| ${r.workload} | ${r.raw} | ${r.clusterwire} | ${r.ratio} |`)].join('\n');
   console.log(`\n${table}\n`);
+  let peerSection = '';
+  if (withPeers) {
+    const head = ['workload', 'raw TCP', 'clusterwire', ...peers.sides.map((p) => p.side.name)];
+    const peerTable = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`, ...peerRows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+    const versions = peers.sides.map((p) => p.version).join('; ');
+    const left = peers.missing.length > 0 ? ` Left out: ${peers.missing.join('; ')}.` : '';
+    peerSection = `\n## Beside ZeroMQ and NATS\n\nThe same workloads, in the same rounds, over plain TCP on loopback: ${versions}. Each figure is followed by its ratio to raw TCP (for latency and CPU, above 1× is slower); one-way rows give msgs/s and, in brackets, Gbit/s. The NATS figures pass through nats-server, a third process, whose CPU time is counted.${left}\n\n${peerTable}\n`;
+    console.log(peerSection);
+  }
   const dir = path.resolve(here, '..', '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const meta = `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: ${settings}. Two processes on loopback; the receiver checks every frame. Latency ratios above 1× are slower.`;
-  fs.writeFileSync(path.join(dir, `${outName}.md`), `# Load harness\n\n${meta}\n\n\`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`\n\n${table}\n`);
+  fs.writeFileSync(path.join(dir, `${outName}.md`), `# Load harness\n\n${meta}\n\n\`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`\n\n${table}\n${peerSection}`);
   fs.writeFileSync(path.join(dir, `${outName}.json`), JSON.stringify({ node: process.version, date: new Date().toISOString(), settings, results }, null, 2) + '\n');
   console.error(`wrote bench/results/${outName}.md`);
 }
