@@ -5,16 +5,15 @@
 // connects to the nats-server at U and subscribes to load.msg (counted),
 // load.req (answered empty) and load.sync (answered once everything before
 // it was read: the sender's flow control, since NATS has none of its own).
-// It speaks the same IPC as receiver.ts: 'ready' (with the endpoints),
-// 'counts', 'reset', 'cpu', 'exit'. The packages come from the folder the
-// harness installed them in (--packages=DIR, see peers.ts).
+// It answers the harness as receiver.ts does (receiver-ipc.ts). The packages
+// come from the folder the harness installed them in (--packages=DIR, see
+// peer-packages.ts).
+import { serveHarness, tally } from './receiver-ipc.js';
 import { loadPeerPackage, type Nats, type ZeroMq } from './peer-packages.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const mode = arg('mode');
 const packages = arg('packages')!;
-let messages = 0;
-let bytes = 0;
 const EMPTY = new Uint8Array(0);
 
 async function zeromq(): Promise<Record<string, string>> {
@@ -25,14 +24,14 @@ async function zeromq(): Promise<Record<string, string>> {
   await router.bind('tcp://127.0.0.1:*');
   void (async () => {
     for await (const [message] of pull) {
-      messages++;
-      bytes += message.length;
+      tally.messages++;
+      tally.bytes += message.length;
     }
   })();
   void (async () => {
     for await (const [identity, id, payload] of router) {
-      messages++;
-      bytes += payload.length;
+      tally.messages++;
+      tally.bytes += payload.length;
       await router.send([identity, id, EMPTY]);
     }
   })();
@@ -44,14 +43,14 @@ async function nats(): Promise<Record<string, string>> {
   const nc = await n.connect({ servers: arg('url')!, noEcho: true });
   nc.subscribe('load.msg', {
     callback: (_e, m) => {
-      messages++;
-      bytes += m.data.length;
+      tally.messages++;
+      tally.bytes += m.data.length;
     },
   });
   nc.subscribe('load.req', {
     callback: (_e, m) => {
-      messages++;
-      bytes += m.data.length;
+      tally.messages++;
+      tally.bytes += m.data.length;
       m.respond(EMPTY);
     },
   });
@@ -62,18 +61,7 @@ async function nats(): Promise<Record<string, string>> {
 
 async function main(): Promise<void> {
   const endpoints = mode === 'zeromq' ? await zeromq() : await nats();
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'counts') process.send!({ type: 'counts', messages, bytes });
-    if (msg.type === 'reset') {
-      messages = 0;
-      bytes = 0;
-      process.send!({ type: 'reset' });
-    }
-    if (msg.type === 'cpu') process.send!({ type: 'cpu', ...process.cpuUsage() });
-    if (msg.type === 'exit') process.exit(0);
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ type: 'ready', port: 0, endpoints });
+  serveHarness({ port: 0, endpoints });
 }
 
 await main();

@@ -12,14 +12,13 @@ import { Messenger } from '../../src/main/transport/messenger.js';
 import type { BodyOf } from '../../src/shared/envelope/index.js';
 import { RawFramer, writeRawFrame, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv } from './tls.js';
+import { serveHarness, tally } from './receiver-ipc.js';
 
 const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'cw';
 const checksum = process.argv.includes('--no-checksum') ? false : process.argv.includes('--checksum') ? true : undefined;
 const checksumOptions = checksum === undefined ? {} : { checksum, requireChecksum: checksum };
 const recycle = process.argv.includes('--recycle');
 const compression = (process.argv.find((a) => a.startsWith('--compression='))?.slice(14) ?? 'none') as 'none' | 'lz4' | 'zstd';
-let messages = 0;
-let bytes = 0;
 /** Every response carries an empty payload: one array serves them all (it is only encoded). */
 const EMPTY = new Uint8Array(0);
 
@@ -32,8 +31,8 @@ async function main(): Promise<void> {
       socket.on('data', (chunk: Buffer) => {
         let replies: Buffer[] | null = null;
         framer.push(chunk, (id, kind, payload) => {
-          messages++;
-          bytes += payload.length;
+          tally.messages++;
+          tally.bytes += payload.length;
           if (kind === RAW_RESPONSE) return;
           if (kind !== 0) (replies ??= []).push(writeRawFrame(id, RAW_RESPONSE, payload.subarray(0, 0)));
         });
@@ -52,8 +51,8 @@ async function main(): Promise<void> {
       connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024 },
     });
     messenger.handle('load', (request) => {
-      messages++;
-      bytes += request.payload.length;
+      tally.messages++;
+      tally.bytes += request.payload.length;
       return EMPTY;
     });
     port = (await messenger.transport.listen(0)).port;
@@ -63,14 +62,14 @@ async function main(): Promise<void> {
       { nodeId: 'receiver', cluster: 'load', tls, connection: { ...checksumOptions, compression, maxFrameBytes: 64 * 1024 * 1024 } },
       {
         onMessage: (connection, env) => {
-          messages++;
+          tally.messages++;
           const body = env.body;
           if (body.type === 'Message') {
-            bytes += body.payload.length;
+            tally.bytes += body.payload.length;
             if (recycle) connection.recycle(body.payload); // counted: nothing refers to it
           }
           else if (body.type === 'Request') {
-            bytes += (body as BodyOf<'Request'>).payload.length;
+            tally.bytes += (body as BodyOf<'Request'>).payload.length;
             connection.send({ type: 'Response', payload: EMPTY }, { correlationId: env.header.messageId });
           }
         },
@@ -78,18 +77,7 @@ async function main(): Promise<void> {
     );
     port = (await transport.listen(0)).port;
   }
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'counts') process.send!({ type: 'counts', messages, bytes });
-    if (msg.type === 'reset') {
-      messages = 0;
-      bytes = 0;
-      process.send!({ type: 'reset' });
-    }
-    if (msg.type === 'cpu') process.send!({ type: 'cpu', ...process.cpuUsage() });
-    if (msg.type === 'exit') process.exit(0);
-  });
-  process.on('disconnect', () => process.exit(0)); // the sender is gone, however it ended
-  process.send!({ type: 'ready', port });
+  serveHarness({ port });
 }
 
 await main();
