@@ -365,7 +365,8 @@ export class FrameEncoder {
     const b = this.writer.buf;
     const end = at + n;
     const headEnd = end - payload.length;
-    if (payload.length === 0 || readU32LE(b, headEnd - 4) !== payload.length) return; // not laid out as expected: no template
+    // the payload last, after its length (an empty one is left out, and the head is the whole envelope); else no template
+    if (payload.length > 0 && readU32LE(b, headEnd - 4) !== payload.length) return;
     const root = at + readU32LE(b, at);
     const vtable = root - (readU32LE(b, root) | 0);
     const headerAt = root + (b[vtable + 4] | (b[vtable + 5] << 8)) - at;
@@ -505,7 +506,7 @@ interface EnvelopeTemplate {
   readonly attempt: number;
   readonly timeoutMs: number;
   readonly payloadLength: number;
-  /** The envelope's bytes up to its payload's first byte. */
+  /** The envelope's bytes up to its payload's first byte (all of them for an empty payload, which is left out). */
   readonly head: Uint8Array;
   /** Where the Header struct starts in `head`. */
   readonly headerAt: number;
