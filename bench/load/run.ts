@@ -52,6 +52,7 @@ import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './r
 import { loadTlsFromEnv, makeLoadPki } from './tls.js';
 import { measureTransfers, type TransferRow } from '../transfer.js';
 import { startPeerSides, type LoadSide } from './peers.js';
+import { latencyChart } from './latency-chart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -490,8 +491,17 @@ async function main(): Promise<void> {
   }
   const dir = path.resolve(here, '..', '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
+  const chartFile = `${outName}-latency.svg`;
+  const chartSeries = [
+    { name: 'raw TCP', samples: rawLat },
+    { name: 'clusterwire', samples: cwLat },
+    { name: 'Messenger.request', samples: msgLat },
+    ...peers.sides.map((p, i) => ({ name: p.side.name, samples: peerLats[i] })),
+  ];
+  fs.writeFileSync(path.join(dir, chartFile), latencyChart(`request/response round trips, 64 B, one in flight (${useTls ? 'TLS 1.3' : 'plain TCP'}, ${new Date().toISOString().slice(0, 10)})`, chartSeries));
+  const chart = `\n![Round-trip latency by percentile, one request in flight](${chartFile})\n`;
   const meta = `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: ${settings}. Two processes on loopback; the receiver checks every frame. Latency ratios above 1× are slower.`;
-  fs.writeFileSync(path.join(dir, `${outName}.md`), `# Load harness\n\n${meta}\n\n\`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`\n\n${table}\n${peerSection}`);
+  fs.writeFileSync(path.join(dir, `${outName}.md`), `# Load harness\n\n${meta}\n\n\`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`\n\n${table}\n${chart}${peerSection}`);
   fs.writeFileSync(path.join(dir, `${outName}.json`), JSON.stringify({ node: process.version, date: new Date().toISOString(), settings, results }, null, 2) + '\n');
   console.error(`wrote bench/results/${outName}.md`);
 }
