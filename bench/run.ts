@@ -1,6 +1,6 @@
 // `npm run bench`: the foundation suites (codec with CRC per frame, in
-// checksum runs, and without,
-// checksums, compression). Each suite runs in its own process, so one
+// checksum runs, and without, checksums, reassembly of large messages,
+// compression). Each suite runs in its own process, so one
 // suite's type feedback cannot slow another's code down. Prints each table
 // and writes bench/results/foundation.{md,json}.
 // Flags: --quick (short runs), --time=MS per task, --only=<suite> (in this process).
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { codecTasks } from './shared/codec.bench.js';
 import { checksumTasks } from './shared/checksum.bench.js';
 import { compressionTasks } from './shared/compression.bench.js';
+import { reassemblyTasks } from './transport/reassembly.bench.js';
 import { markdownTable, runTasks, suiteOptions, writeResults, type Row } from './support.js';
 
 interface Section {
@@ -35,6 +36,13 @@ const SUITES: Record<string, () => Promise<Section[]>> = {
       { heading: 'SHA-256', rows: await runTasks(sha, suiteOptions()) },
     ];
   },
+  reassembly: async () => [
+    {
+      heading: 'Reassembly of large messages (frame decoder, envelope decode, chunk assembler) from 64 KiB reads',
+      rows: await runTasks(reassemblyTasks(), suiteOptions()),
+      note: 'The ratio is throughput against assembling each piece that spans reads in a frame buffer and copying it into its message.',
+    },
+  ],
   compression: async () => {
     const { tasks, ratios } = compressionTasks();
     const note = `Compression ratios on the sample: ${ratios.map((r) => `${r.algorithm} ${r.size} ${r.ratio.toFixed(2)}×`).join(', ')}.`;

@@ -7,6 +7,10 @@
 // chunk are not copied: their payloads are views into that chunk, or, with
 // eachPayload, ranges of it handed over with no view or object made at all.
 //
+// A frame that spans reads may instead be assembled where its reader names
+// (setSpanTarget): a piece of a chunked message, in the message's own buffer,
+// so that its bytes are copied once, not into a frame buffer and then out.
+//
 // Checksum runs (frame.ts): a deferred frame is held, as a range of the bytes
 // it arrived in (frames of one read lie in one range), until the frame that
 // seals the run arrives; the run's CRC is then computed over those ranges,
@@ -19,6 +23,7 @@
 import {
   checkFramePrefix,
   FLAG_CHECKSUM,
+  FLAG_COMPRESSION_MASK,
   FLAG_DEFERRED,
   FRAME_PREFIX_BYTES,
   FRAME_TRAILER_BYTES,
@@ -44,6 +49,23 @@ export interface FrameDecoderOptions extends Partial<FrameCheckOptions> {
   checksumRuns?: boolean;
 }
 
+/**
+ * Where a frame that spans reads may be assembled instead of in a buffer of
+ * the decoder's own: given the frame's first bytes, `chunk[start, start +
+ * available)`, and its checked length, a view of exactly `length` bytes that
+ * the decoder will fill with the whole frame (the first bytes at once, the
+ * rest as they arrive) and then deliver as usual, checksum checked; or null.
+ * For a reader that would copy the payload out anyway (a piece of a chunked
+ * message, into the message's buffer): the decoder's copy is then the only
+ * one. Asked only for frames that are neither compressed nor deferred, when
+ * no checksum run is open (so no other frame is delivered between the ask
+ * and this frame), and when at least MIN_SPAN_HEAD bytes of it are in hand.
+ */
+export type SpanTarget = (chunk: Uint8Array, start: number, available: number, length: number) => Uint8Array | null;
+
+/** Bytes of a spanning frame that must be in hand before a SpanTarget is asked. */
+export const MIN_SPAN_HEAD = 128;
+
 export class FrameDecoder {
   private readonly options: FrameCheckOptions;
   /** The first bytes of a frame whose prefix is not complete yet. */
@@ -66,6 +88,7 @@ export class FrameDecoder {
   private readonly runEnds: number[] = [];
   private runLength = 0;
   private runsAccepted: boolean;
+  private spanTarget: SpanTarget | null = null;
   /** Frames yielded so far. */
   frames = 0;
   /** Bytes consumed so far. */
@@ -74,6 +97,11 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     this.options = resolveFrameCheckOptions(options);
     this.runsAccepted = options.checksumRuns ?? true;
+  }
+
+  /** From now on, frames that span reads are offered to `target` first (see SpanTarget); null: never. */
+  setSpanTarget(target: SpanTarget | null): void {
+    this.spanTarget = target;
   }
 
   /** From now on, deferred frames (checksum runs) are taken. */
@@ -172,7 +200,7 @@ export class FrameDecoder {
         const length = readU32(chunk, pos);
         checkFramePrefix(length, (chunk[pos + 4] << 8) | chunk[pos + 5], maxFrameBytes);
         if (available < length) {
-          const partial = this.spanningFrame(length);
+          const partial = this.targetFor(chunk, pos, available, length) ?? this.spanningFrame(length);
           partial.set(chunk.subarray(pos, end), 0);
           this.partial = partial;
           this.partialFilled = available;
@@ -260,6 +288,19 @@ export class FrameDecoder {
     this.frames++;
     if (onFrame !== null) onFrame(openFrame(bytes, start, length, options, true));
     else openFrameInto(bytes, start, length, options, sink as FramePayloadSink, true);
+  }
+
+  /** The span target's place for a frame that spans reads, when it has one (never a buffer to reuse). */
+  private targetFor(chunk: Uint8Array, pos: number, available: number, length: number): Uint8Array | null {
+    const target = this.spanTarget;
+    // not while a checksum run is open: its frames are delivered before this one, and their reader may act on the target's buffer first
+    if (target === null || available < MIN_SPAN_HEAD || this.runLength > 0) return null;
+    const flags = (chunk[pos + 4] << 8) | chunk[pos + 5];
+    if ((flags & (FLAG_DEFERRED | FLAG_COMPRESSION_MASK)) !== 0) return null;
+    const place = target(chunk, pos, available, length);
+    if (place === null || place.length !== length) return null;
+    this.partialBuffer = null;
+    return place;
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   encodeMessage,
   envelopeView,
   FrameEncoder,
+  peekChunkPiece,
   readEnvelope,
   type BodyValue,
   type Envelope,
@@ -534,5 +535,52 @@ describe('FrameEncoder buffers handed out for writes', () => {
     // given back once (twice is ignored), continued in once: by the second take from here
     expect(buffers.filter((b) => b === forWrite.buffer)).toHaveLength(1);
     expect(buffers[1]).toBe(forWrite.buffer);
+  });
+});
+
+describe('peekChunkPiece: the fields and data position of a Chunk frame, from its first bytes', () => {
+  const options = () => ({ numRuns: Math.min(PROPERTY_RUNS, 500), seed: propertySeed() });
+  const piece = fc.record({
+    header: anyHeader,
+    messageId: fc.nat({ max: 2 ** 45 }),
+    offset: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 40 })),
+    totalBytes: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 40 })),
+    data: fc.uint8Array({ maxLength: 2000 }),
+    before: fc.nat({ max: 40 }),
+    checksum: fc.boolean(),
+  });
+
+  it('from any prefix of the frame, anywhere in a buffer: the frame’s own fields and where its data is, or null', () => {
+    fc.assert(
+      fc.property(piece, ({ header, messageId, offset, totalBytes, data, before, checksum }) => {
+        const frame = encodeMessage({ header, body: { type: 'Chunk', messageId, offset, totalBytes, data } } as Envelope, { checksum });
+        const bytes = new Uint8Array(before + frame.length).fill(0x5a);
+        bytes.set(frame, before);
+        const whole = peekChunkPiece(bytes, before, bytes.length);
+        if (data.length === 0) expect(whole).toBeNull(); // an empty vector is left out: no data to place
+        else {
+          expect(whole).toEqual({ messageId, offset, totalBytes, pieceAt: expect.any(Number) });
+          expect(Buffer.from(frame.subarray(whole!.pieceAt, whole!.pieceAt + data.length)).equals(data)).toBe(true);
+        }
+        const step = Math.max(1, frame.length >> 6);
+        for (let end = before; end <= bytes.length; end += step) {
+          const head = peekChunkPiece(bytes, before, end);
+          if (head !== null) expect(head).toEqual(whole);
+        }
+      }),
+      options(),
+    );
+  });
+
+  it('null for every other body, and never a throw on any bytes', () => {
+    fc.assert(
+      fc.property(envelopeArbitrary, fc.uint8Array({ maxLength: 300 }), (envelope, junk) => {
+        fc.pre(envelope.body?.type !== 'Chunk');
+        const frame = encodeMessage(envelope);
+        for (let end = 0; end <= frame.length; end += Math.max(1, frame.length >> 5)) expect(peekChunkPiece(frame, 0, end)).toBeNull();
+        expect(() => peekChunkPiece(junk, 0, junk.length)).not.toThrow();
+      }),
+      options(),
+    );
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameDecoder } from '../../src/shared/frame-decoder.js';
+import { FrameDecoder, MIN_SPAN_HEAD, type SpanTarget } from '../../src/shared/frame-decoder.js';
 import { encodeFrame, writeU32, type Frame } from '../../src/shared/frame.js';
 import { ClusterwireError, ErrorCode } from '../../src/shared/errors.js';
 import { PROPERTY_RUNS, propertySeed } from '../support/arbitrary.js';
+import { FrameEncoder } from '../../src/shared/envelope/index.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
@@ -269,5 +270,88 @@ describe('FrameDecoder: bounds and failures', () => {
       }
       expect(code).toBe(ErrorCode.TRUNCATED_FRAME);
     }
+  });
+});
+
+describe('FrameDecoder: frames that span reads assembled where the reader names (setSpanTarget)', () => {
+  /** A target that places every frame it is asked about in a fresh area of `arena`, and records the asks. */
+  function arenaTarget() {
+    const arena = new Uint8Array(1 << 20);
+    let used = 0;
+    const asked: number[] = [];
+    const target: SpanTarget = (chunk, start, available, length) => {
+      expect(available).toBeGreaterThanOrEqual(MIN_SPAN_HEAD);
+      expect(available).toBeLessThan(length);
+      expect(chunk.length - start).toBe(available);
+      asked.push(length);
+      const place = arena.subarray(used, used + length);
+      used += length;
+      return place;
+    };
+    return { arena, asked, target };
+  }
+
+  it('any split of the stream yields the same frames, assembled in the target whenever one was asked', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ size: fc.integer({ min: 0, max: 3000 }), fill: fc.nat({ max: 255 }), checksum: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (specs, rawCuts) => {
+          const frames = specs.map((f, i) => encodeFrame(i + 1, new Uint8Array(f.size).fill(f.fill), { checksum: f.checksum }));
+          const bytes = concat(frames);
+          const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const { arena, asked, target } = arenaTarget();
+          const decoder = new FrameDecoder({ requireChecksum: false });
+          decoder.setSpanTarget(target);
+          const out: Array<[number, string, boolean]> = [];
+          for (const chunk of splitAt(bytes, cuts))
+            decoder.eachPayload(chunk, (b, start, end, id) => out.push([id, Buffer.from(b.subarray(start, end)).toString('hex'), b.buffer === arena.buffer]));
+          decoder.end();
+          expect(out.map(([id, hex]) => [id, hex])).toEqual(summary(decodeAll([bytes], { requireChecksum: false })));
+          expect(out.filter(([, , inArena]) => inArena).length).toBe(asked.length);
+        },
+      ),
+      { numRuns: Math.min(PROPERTY_RUNS, 2000), seed: propertySeed() },
+    );
+  });
+
+  it('checks the checksum of a frame assembled in the target', () => {
+    const frame = encodeFrame(7, new Uint8Array(2000).fill(7));
+    frame[1500] ^= 1; // arrives in the second read, straight into the target
+    const { target, asked } = arenaTarget();
+    const decoder = new FrameDecoder();
+    decoder.setSpanTarget(target);
+    decoder.eachPayload(frame.subarray(0, 1000), () => undefined);
+    expect(asked).toEqual([frame.length]);
+    expect(() => decoder.eachPayload(frame.subarray(1000), () => undefined)).toThrow(expect.objectContaining({ code: ErrorCode.CHECKSUM }));
+  });
+
+  it('asks about no frame that is compressed, deferred in a checksum run, or with too little of it in hand; a null answer keeps its own buffer', () => {
+    const { target, asked } = arenaTarget();
+    const decoder = new FrameDecoder();
+    decoder.setSpanTarget(target);
+    const compressed = encodeFrame(1, new Uint8Array(5000).fill(0x41), { compression: 'lz4' });
+    const noop = () => undefined;
+    decoder.eachPayload(compressed.subarray(0, compressed.length - 1), noop);
+    decoder.eachPayload(compressed.subarray(compressed.length - 1), noop);
+    const plain = encodeFrame(2, new Uint8Array(3000).fill(2));
+    decoder.eachPayload(plain.subarray(0, MIN_SPAN_HEAD - 1), noop); // too little in hand
+    decoder.eachPayload(plain.subarray(MIN_SPAN_HEAD - 1), noop);
+    // a checksum run: three frames, the first two deferred; the second and the third (which seals the run) span reads
+    const encoder = new FrameEncoder({ checksumRunBytes: 16 * 1024 });
+    const header = (id: number) => ({ messageId: id, correlationId: 0, sender: 1, timestampUs: 0, streamId: 0, priority: 2 });
+    for (let id = 10; id < 13; id++) encoder.append({ header: header(id), body: { type: 'Message', topic: 't', payload: new Uint8Array(3000).fill(id) } });
+    const run = encoder.take();
+    const ids: number[] = [];
+    for (const cut of splitAt(run, [4000, 7000])) decoder.eachPayload(cut, (_b, _s, _e, id) => ids.push(id));
+    expect(ids).toEqual([10, 11, 12]);
+    expect(asked).toEqual([]);
+    const refused = new FrameDecoder();
+    refused.setSpanTarget(() => null);
+    const seen: Uint8Array[] = [];
+    refused.eachPayload(plain.subarray(0, 1000), (b) => seen.push(b));
+    refused.eachPayload(plain.subarray(1000), (b, start, end) => seen.push(b.subarray(start, end)));
+    expect(seen).toHaveLength(1);
+    expect(seen[0].every((x) => x === 2)).toBe(true);
   });
 });

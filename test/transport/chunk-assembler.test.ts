@@ -315,3 +315,77 @@ describe('ChunkAssembler buffers given back (recycle)', () => {
     );
   });
 });
+
+describe('ChunkAssembler pieces assembled in place (place)', () => {
+  /** A message of `total` bytes whose byte i is (i * 7 + 3) & 0xff. */
+  const message = (total: number) => Uint8Array.from({ length: total }, (_, i) => (i * 7 + 3) & 0xff);
+  /** What the frame decoder does with a place: writes a frame head of `head` bytes, then the piece, then a trailer. */
+  function assembleInto(place: Uint8Array, head: number, piece: Uint8Array): Uint8Array {
+    place.fill(0xee, 0, head); // the frame's header and envelope: not the message's bytes
+    place.set(piece, head);
+    place.fill(0xdd, head + piece.length); // the trailer, past the piece
+    return place.subarray(head, head + piece.length); // the decoded Chunk's data: a view of the frame
+  }
+
+  it('gives the next piece a place in its message, finds it there, and restores the bytes the frame head covered', () => {
+    const a = new ChunkAssembler();
+    const whole = message(1000);
+    expect(a.push(chunk(1, 0, 1000, whole.subarray(0, 400)), 0)).toBeNull();
+    const place = a.place(1, 400, 1000, 60, 60 + 300 + 4);
+    expect(place).not.toBeNull();
+    expect(place!.buffer).toBeDefined();
+    const data = assembleInto(place!, 60, whole.subarray(400, 700));
+    expect(a.push(chunk(1, 400, 1000, data), 0)).toBeNull();
+    expect(a.inPlaceCount).toBe(1);
+    const out = a.push(chunk(1, 700, 1000, whole.subarray(700)), 0);
+    expect(out).toEqual(whole); // bytes 340..399, under the frame's head, came back
+    expect(a.inPlaceCount).toBe(1);
+  });
+
+  it('restores the covered bytes even when the next piece is another message’s, or is not where it was placed', () => {
+    const a = new ChunkAssembler();
+    const whole = message(1000);
+    a.push(chunk(1, 0, 1000, whole.subarray(0, 400)), 0);
+    a.push(chunk(2, 0, 10, 4), 0);
+    const place = a.place(1, 400, 1000, 60, 364);
+    assembleInto(place!, 60, whole.subarray(400, 700));
+    expect(a.push(chunk(2, 4, 10, 6), 0)).toEqual(Uint8Array.from([0, 0, 0, 0, 4, 4, 4, 4, 4, 4]));
+    // the piece of message 1 arrives as a copy elsewhere: copied, and the head's bytes are already back
+    expect(a.push(chunk(1, 400, 1000, whole.slice(400, 700)), 0)).toBeNull();
+    expect(a.push(chunk(1, 700, 1000, whole.subarray(700)), 0)).toEqual(whole);
+    expect(a.inPlaceCount).toBe(0);
+
+    // placed, but the piece decoded from the frame is not at the place (a head that said otherwise): copied from it, still right
+    const b = new ChunkAssembler();
+    b.push(chunk(3, 0, 1000, whole.subarray(0, 400)), 0);
+    const at = b.place(3, 400, 1000, 60, 364)!;
+    at.fill(0xee, 0, 64);
+    at.set(whole.subarray(400, 700), 64); // the piece 4 bytes later than placed
+    expect(b.push(chunk(3, 400, 1000, at.subarray(64, 364)), 0)).toBeNull();
+    expect(b.push(chunk(3, 700, 1000, whole.subarray(700)), 0)).toEqual(whole);
+    expect(b.inPlaceCount).toBe(0);
+  });
+
+  it('has no place for a message it does not hold, a piece that is not the next, another total, a long head, or a frame past the end', () => {
+    const a = new ChunkAssembler();
+    a.push(chunk(1, 0, 1000, 400), 0);
+    expect(a.place(9, 400, 1000, 60, 364)).toBeNull(); // not held
+    expect(a.place(1, 500, 1000, 60, 364)).toBeNull(); // not the next piece
+    expect(a.place(1, 400, 999, 60, 364)).toBeNull(); // another total
+    expect(a.place(1, 400, 1000, 513, 900)).toBeNull(); // a head longer than any frame's
+    expect(a.place(1, 400, 1000, 60, 60 + 600 + 4)).toBeNull(); // the last piece with its trailer: past the buffer
+    expect(a.place(1, 400, 1000, 401, 500)).toBeNull(); // a head longer than what the message holds
+    expect(a.place(1, 400, 1000, 60, 60 + 600)).not.toBeNull(); // without a trailer it fits
+    expect(a.place(1, 400, 1000, 60, 364)).toBeNull(); // one place at a time, until the next push
+  });
+
+  it('drops a placed message like any other when its connection goes: nothing is restored into a buffer it no longer holds', () => {
+    const a = new ChunkAssembler();
+    a.push(chunk(1, 0, 1000, 400), 0);
+    expect(a.place(1, 400, 1000, 60, 364)).not.toBeNull();
+    a.clear();
+    expect(a.partialCount).toBe(0);
+    a.push(chunk(1, 0, 1000, 400), 0); // a fresh message: a place is given again
+    expect(a.place(1, 400, 1000, 60, 364)).not.toBeNull();
+  });
+});

@@ -21,6 +21,13 @@
 // without this each is a fresh megabyte for the collector; spares are few and
 // bounded (MAX_SPARE_BUFFERS, MAX_SPARE_BYTES).
 //
+// A piece whose frame spans socket reads can be assembled in place (place):
+// the frame decoder writes the whole frame into the message's buffer so that
+// the piece's bytes land where they belong, and push() then finds them there
+// and copies nothing. The frame's bytes before the piece overlay the end of
+// what the message already holds; those are saved first and put back by the
+// next push(), before anything is handed out, whatever that push is.
+//
 // A message that received no piece for partialTimeoutMs is dropped by
 // tick(now) and its buffer released. The sender may still be sending it: its
 // id is remembered (at most maxPartialMessages ids, oldest forgotten first)
@@ -68,6 +75,8 @@ const NO_DROPS: readonly number[] = Object.freeze([]);
 const MAX_SPARE_BUFFERS = 4;
 /** Bytes of the spare buffers together, at most. */
 const MAX_SPARE_BYTES = 16 * 1024 * 1024;
+/** A frame placed in a message's buffer may have at most this many bytes before its piece (its header and envelope). */
+const MAX_PLACED_HEAD = 512;
 
 export function resolveChunkAssemblerOptions(input: Partial<ChunkAssemblerOptions> = {}): ChunkAssemblerOptions {
   if (input === null || typeof input !== 'object') throw new InvalidConfigError('options', 'expected an object');
@@ -101,6 +110,12 @@ export class ChunkAssembler {
   #handedOut = new WeakSet<ArrayBufferLike>();
   /** Buffers given back, for the next messages. */
   readonly #spare = new SpareBuffers(MAX_SPARE_BUFFERS, MAX_SPARE_BYTES);
+  /** The message buffer a frame is being assembled in (place()), and where the bytes it covers were saved from; null when none. */
+  #placed: Uint8Array | null = null;
+  #placedAt = 0;
+  readonly #saved = new Uint8Array(MAX_PLACED_HEAD);
+  #savedBytes = 0;
+  #inPlace = 0;
 
   constructor(options: ChunkAssemblerOptions = DEFAULT_CHUNK_ASSEMBLER) {
     this.options = options;
@@ -121,12 +136,51 @@ export class ChunkAssembler {
     return this.#dropped;
   }
 
+  /** Pieces found in place (assembled by the frame decoder in their message's buffer, not copied). */
+  get inPlaceCount(): number {
+    return this.#inPlace;
+  }
+
+  /**
+   * Where to assemble a frame of `frameBytes` bytes whose piece starts
+   * `pieceAt` bytes into it, when its head says it continues message
+   * `messageId` (of `totalBytes`) at `offset`: a view of the message's buffer
+   * that puts the piece where it belongs, or null when the message is not
+   * held, the piece is not the next one, or the frame would not fit. The
+   * bytes the frame's head covers are saved and restored by the next push().
+   * Nothing is trusted from the head: push() checks the piece as always.
+   */
+  place(messageId: number, offset: number, totalBytes: number, pieceAt: number, frameBytes: number): Uint8Array | null {
+    if (this.#placed !== null) return null;
+    const partial = this.#partials.get(messageId);
+    if (partial === undefined) return null;
+    const buffer = partial.buffer;
+    const at = offset - pieceAt;
+    if (totalBytes !== buffer.length || offset !== partial.received || pieceAt > MAX_PLACED_HEAD || at < 0 || at + frameBytes > buffer.length) return null;
+    this.#saved.set(buffer.subarray(at, offset));
+    this.#savedBytes = pieceAt;
+    this.#placed = buffer;
+    this.#placedAt = at;
+    return buffer.subarray(at, at + frameBytes);
+  }
+
   /**
    * Takes one piece. Returns the whole envelope when this piece completes it
    * (a buffer of its own, never a view of `chunk.data`), else null. Throws
    * ERR_MESSAGE_TOO_LARGE, ERR_CHUNK_SEQUENCE or ERR_REASSEMBLY_LIMIT.
    */
   push(chunk: Chunk, nowMs: number): Uint8Array | null {
+    const placed = this.#placed;
+    if (placed === null) return this.#take(chunk, nowMs, null);
+    this.#placed = null;
+    try {
+      return this.#take(chunk, nowMs, placed);
+    } finally {
+      placed.set(this.#saved.subarray(0, this.#savedBytes), this.#placedAt); // after the piece was copied: it may have come from these bytes
+    }
+  }
+
+  #take(chunk: Chunk, nowMs: number, placed: Uint8Array | null): Uint8Array | null {
     const { messageId, offset, totalBytes, data } = chunk;
     const length = data.length;
     const partial = this.#partials.get(messageId);
@@ -137,7 +191,8 @@ export class ChunkAssembler {
         throw new ChunkSequenceError(messageId, `total changed from ${buffer.length} to ${totalBytes}`);
       }
       this.#checkPiece(messageId, offset, partial.received, length, totalBytes, partial);
-      buffer.set(data, offset);
+      if (buffer === placed && data.buffer === buffer.buffer && data.byteOffset === buffer.byteOffset + offset) this.#inPlace++;
+      else buffer.set(data, offset);
       partial.received = offset + length;
       partial.lastPieceMs = nowMs;
       if (partial.received < totalBytes) return null;
@@ -217,6 +272,7 @@ export class ChunkAssembler {
     this.#partialBytes = 0;
     this.#handedOut = new WeakSet();
     this.#spare.clear();
+    this.#placed = null;
   }
 
   #handOut(buffer: Uint8Array): void {

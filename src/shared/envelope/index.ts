@@ -33,7 +33,8 @@ import {
 } from '../frame.js';
 import { crc32 } from '../crc32.js';
 import { readRoot, TABLE_COUNT, writeHeaderStruct, writeRoot } from '../schema/codec.js';
-import { Reader, Writer } from './codec-runtime.js';
+import { Reader, u32, Writer } from './codec-runtime.js';
+import { BodyType } from '../schema/layout.js';
 
 export type { BodyName, BodyValue, Header } from '../schema/layout.js';
 export { BodyType } from '../schema/layout.js';
@@ -99,6 +100,56 @@ export function decodePayload(bytes: Uint8Array, start: number, end: number, mes
     throw new MalformedEnvelopeError(`envelope message id ${envelope.header.messageId} differs from the frame's ${messageId}`);
   }
   return envelope;
+}
+
+/** What the head of a Chunk frame says (peekChunkPiece). */
+export interface ChunkPieceHead {
+  readonly messageId: number;
+  readonly offset: number;
+  readonly totalBytes: number;
+  /** Where the piece's bytes start, counted from the frame's first byte. */
+  readonly pieceAt: number;
+}
+
+const peekReader = new Reader();
+
+/**
+ * Reads the first bytes of a frame, `bytes[start, end)`, as far as a Chunk
+ * envelope's fields and the position of its data: null for anything else,
+ * and for a head too short or not laid out as expected. Every read is checked
+ * against `end`; the data itself is not read (it has not arrived). A hint for
+ * placing the frame (ChunkAssembler.place), never a checked envelope: the
+ * frame is decoded in full once whole.
+ */
+export function peekChunkPiece(bytes: Uint8Array, start: number, end: number): ChunkPieceHead | null {
+  const r = peekReader;
+  const payload = start + FRAME_HEADER_BYTES;
+  if (end - payload < 16) return null;
+  try {
+    r.reset(bytes, payload, end);
+    const root = r.off(payload);
+    const vt = r.table(root, 1, 'Envelope');
+    let o = r.field(vt, r.vs, r.ts, 6, 1, 'Envelope.bodyType');
+    if (o === 0 || bytes[root + o] !== BodyType.Chunk) return null;
+    o = r.field(vt, r.vs, r.ts, 8, 4, 'Envelope.body');
+    if (o === 0) return null;
+    const body = r.off(root + o);
+    const cvt = r.table(body, 2, 'Chunk');
+    const vs = r.vs;
+    const ts = r.ts;
+    o = r.field(cvt, vs, ts, 4, 8, 'Chunk.messageId');
+    const messageId = o === 0 ? 0 : r.u64(body + o, 'Chunk.messageId');
+    o = r.field(cvt, vs, ts, 6, 8, 'Chunk.offset');
+    const offset = o === 0 ? 0 : r.u64(body + o, 'Chunk.offset');
+    o = r.field(cvt, vs, ts, 8, 8, 'Chunk.totalBytes');
+    const totalBytes = o === 0 ? 0 : r.u64(body + o, 'Chunk.totalBytes');
+    o = r.field(cvt, vs, ts, 10, 4, 'Chunk.data');
+    if (o === 0) return null;
+    const vector = body + o + u32(bytes, body + o); // its length and bytes may not have arrived yet
+    return { messageId, offset, totalBytes, pieceAt: vector + 4 - start };
+  } catch {
+    return null; // not a head this reads: the frame is assembled the usual way and checked when whole
+  }
 }
 
 export interface FrameEncoderOptions {
