@@ -375,13 +375,13 @@ async function main(): Promise<void> {
     return out;
   };
   /** The median round of each side by `key`, in `order`. */
-  const both = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>, key: (x: T) => number): Promise<T[]> => (await each(label, run)).map((rs) => median(rs, key));
+  const medians = async <T>(label: string, run: (s: Side, r: Receiver) => Promise<T>, key: (x: T) => number): Promise<T[]> => (await each(label, run)).map((rs) => median(rs, key));
   /** The --peers table: per workload, a cell per side in `order`, each with its ratio to raw TCP. */
   const peerRows: string[][] = [];
   const peerCell = (value: number, raw: number, text: string) => (!Number.isFinite(value) ? '—' : value === raw ? text : `${text}, ${(value / raw).toFixed(2)}×`);
 
   for (const size of sizes) {
-    const [raw, cw, ...peerRuns] = await both(`one-way ${sizeLabel(size)}`, async (side, receiver) => {
+    const [raw, cw, ...peerRuns] = await medians(`one-way ${sizeLabel(size)}`, async (side, receiver) => {
       if (size > side.maxPayload) return { messages: NaN, seconds: 1 }; // the row says '—'
       await receiver.ask('reset');
       const r = await side.oneWay(size);
@@ -423,7 +423,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const [rawPipe, cwPipe, ...peerPipes] = await both('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)), (x) => x.requests / x.seconds);
+  const [rawPipe, cwPipe, ...peerPipes] = await medians('pipelined, 100 in flight', (side, receiver) => withCpu(receiver, () => side.pipelined(100)), (x) => x.requests / x.seconds);
   const pr = (x: { requests: number; seconds: number }) => x.requests / x.seconds;
   /** CPU µs per request, both processes: steadier than req/s on a shared machine. */
   const cpu = (x: { requests: number; cpuUs: number }) => x.cpuUs / x.requests;
