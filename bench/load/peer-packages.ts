@@ -53,7 +53,7 @@ export async function loadPeerPackage<T>(dir: string, name: PeerPackage): Promis
   const file = resolves(dir, name);
   if (file === null) throw new Error(`${name} is not installed in ${dir}`);
   const mod = (await import(pathToFileURL(file).href)) as T & { default?: T };
-  return (mod as { connect?: unknown; Push?: unknown }).connect !== undefined || (mod as { Push?: unknown }).Push !== undefined ? mod : (mod.default as T);
+  return mod.default ?? mod; // a CommonJS package's exports are its default
 }
 
 /** The nats-server command, installed from Debian when missing and this process is root; null with why when it cannot be had. */

@@ -38,7 +38,7 @@
 //   --transfer-mib=N    file transfer rows: an N MiB file, every chunk SHA-256
 //                       verified and written, against raw TCP in the same run
 //                       (bench/transfer.ts; default 256, --quick 64, 0 skips them)
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -51,7 +51,7 @@ import type { BodyValue } from '../../src/shared/envelope/index.js';
 import { RawBatch, RawFramer, RAW_ONE_WAY, RAW_REQUEST, RAW_RESPONSE } from './raw.js';
 import { loadTlsFromEnv, makeLoadPki } from './tls.js';
 import { measureTransfers, type TransferRow } from '../transfer.js';
-import { startPeerSides, type LoadSide } from './peers.js';
+import { startPeerSides, type LoadReceiver, type LoadSide } from './peers.js';
 import { latencyChart } from './latency-chart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -77,11 +77,7 @@ const HIGH_WATER = 4 * 1024 * 1024;
 /** Bytes a sender writes per event-loop turn before it yields. */
 const TURN_BYTES = 256 * 1024;
 
-interface Receiver {
-  child: ChildProcess;
-  port: number;
-  ask<T>(type: string): Promise<T>;
-}
+type Receiver = LoadReceiver;
 
 async function startReceiver(mode: 'raw' | 'cw' | 'messenger', env: NodeJS.ProcessEnv): Promise<Receiver> {
   const args = [`--mode=${mode}`, `--compression=${compression}`, ...(checksum === undefined ? [] : [checksum ? '--checksum' : '--no-checksum']), ...(recycle ? ['--recycle'] : [])];
